@@ -1,0 +1,95 @@
+"""Alliance membership at a date, computed from ``alliance_members`` (never typed by hand).
+
+A spell counts on date *d* when its status is ``active``, it started on or before *d*, and it
+had not ended by *d* (an end date is the first day outside the alliance). Suspended and frozen
+spells (New Zealand in ANZUS from 1986, Armenia in the CSTO from 2024) do not count. Dates are
+compared as coded; a month- or year-precision start is the first day of its month or year.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+
+from .exceptions import AnalysisError
+
+# The COW State System's major powers after 1945 (United States, USSR/Russia, China, United
+# Kingdom, France), by this package's party ids. "Allied to a major power" means sharing an
+# active defense pact with one of them other than oneself.
+MAJOR_POWERS = frozenset({"USA", "RUS", "CHN", "GBR", "FRA"})
+NATO = "nato"
+DEFENSE = "defense"
+
+#: The alliance definitions notebooks may choose from (parameter ``alliance_definition``).
+DEFINITIONS = ("defense_pact", "any_alliance", "nato", "major_power_ally")
+
+
+def active_spells(members: pd.DataFrame, on: pd.Timestamp) -> pd.DataFrame:
+    """The membership spells in force on a date (status active)."""
+    on = pd.Timestamp(on)
+    started = members["start_date"] <= on
+    not_ended = members["end_date"].isna() | (members["end_date"] > on)
+    return members[started & not_ended & (members["status"] == "active")]
+
+
+def _defense_ids(alliances: pd.DataFrame) -> frozenset[str]:
+    return frozenset(
+        alliances.loc[alliances["obligations"].map(lambda o: DEFENSE in o), "alliance_id"]
+    )
+
+
+def memberships(members: pd.DataFrame, party: str, on: pd.Timestamp) -> frozenset[str]:
+    """The alliances a party belongs to on a date."""
+    spells = active_spells(members, on)
+    return frozenset(spells.loc[spells["party_id"] == party, "alliance_id"])
+
+
+def allies(
+    members: pd.DataFrame, party: str, on: pd.Timestamp, within: Iterable[str] | None = None
+) -> frozenset[str]:
+    """The parties sharing at least one alliance (optionally only those in ``within``) on a date."""
+    spells = active_spells(members, on)
+    mine = set(spells.loc[spells["party_id"] == party, "alliance_id"])
+    if within is not None:
+        mine &= set(within)
+    partners = spells.loc[spells["alliance_id"].isin(mine), "party_id"]
+    return frozenset(partners) - {party}
+
+
+def share_alliance(members: pd.DataFrame, a: str, b: str, on: pd.Timestamp) -> bool:
+    """Did parties ``a`` and ``b`` share an alliance on the date?"""
+    return b in allies(members, a, on)
+
+
+def party_covariates(
+    members: pd.DataFrame, alliances: pd.DataFrame, party: str, on: pd.Timestamp
+) -> dict[str, object]:
+    """Alliance covariates of one party on one date.
+
+    Returns
+    -------
+    dict
+        ``defense_pact`` (member of an alliance with a defense obligation), ``any_alliance``,
+        ``nato``, ``major_power_ally`` (shares a defense pact with a major power other than
+        itself) and ``n_allies`` (distinct parties sharing any alliance).
+    """
+    defense = _defense_ids(alliances)
+    mine = memberships(members, party, on)
+    defense_allies = allies(members, party, on, within=defense)
+    return {
+        "defense_pact": bool(mine & defense),
+        "any_alliance": bool(mine),
+        "nato": NATO in mine,
+        "major_power_ally": bool(defense_allies & MAJOR_POWERS),
+        "n_allies": len(allies(members, party, on)),
+    }
+
+
+def is_allied(covariates: dict[str, object], definition: str) -> bool:
+    """Apply one alliance definition to a party's covariates."""
+    if definition not in DEFINITIONS:
+        raise AnalysisError(
+            f"alliance_definition must be one of {list(DEFINITIONS)}; not {definition!r}"
+        )
+    return bool(covariates[definition])

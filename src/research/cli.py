@@ -1,0 +1,231 @@
+"""The ``research`` command: run, list, validate, publish, lab."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+
+from .exceptions import ResearchError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _workbook(args):
+    from .workbook.config import load_workbook
+
+    return load_workbook(args.workbook)
+
+
+def _data_dir(args, wb=None) -> Path:
+    from .data import default_data_dir
+
+    if getattr(args, "data_dir", None):
+        return Path(args.data_dir).resolve()
+    if wb is not None and wb.data_dir is not None:
+        return wb.data_dir
+    if wb is not None and (wb.root / "data" / "datapackage.json").is_file():
+        return (wb.root / "data").resolve()
+    return default_data_dir().resolve()
+
+
+def cmd_validate(args) -> int:
+    from .validate import validate_package
+
+    data_dir = Path(args.data_dir).resolve() if args.data_dir else _data_dir(args)
+    problems = validate_package(data_dir)
+    if problems:
+        print(f"{len(problems)} problem(s) in {data_dir}:", file=sys.stderr)
+        for p in problems:
+            print(f"  {p}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{data_dir}: valid")
+    return EXIT_OK
+
+
+def cmd_list(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .workbook.execute import run_status
+
+    wb = _workbook(args)
+    data_dir = _data_dir(args, wb)
+    table = Table("run", "notebook", "parameters", "status", title=f"Runs in {wb.path.name}")
+    for run in wb.select(args.runs):
+        params = ", ".join(f"{k}={v!r}" for k, v in run.parameters.items())
+        table.add_row(
+            run.id, os.path.relpath(run.notebook, wb.root), params, run_status(wb, run, data_dir)
+        )
+    Console().print(table)
+    return EXIT_OK
+
+
+def _sigterm_as_interrupt(_signum, _frame):
+    raise KeyboardInterrupt
+
+
+def cmd_run(args) -> int:
+    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)  # SIGTERM stops cleanly, like Ctrl-C
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print(
+            "interrupted: workers and kernels stopped; the published site is unchanged",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+
+
+def _run(args) -> int:
+    from .validate import validate_package
+    from .workbook import progress
+    from .workbook.config import parse_override
+    from .workbook.execute import Interrupted, execute
+    from .workbook.publish import publish
+
+    wb = _workbook(args)
+    data_dir = _data_dir(args, wb)
+    problems = validate_package(data_dir)
+    if problems:
+        print(f"refusing to run: {len(problems)} problem(s) in {data_dir}:", file=sys.stderr)
+        for p in problems[:50]:
+            print(f"  {p}", file=sys.stderr)
+        return EXIT_FAILED
+    overrides = dict(parse_override(p) for p in args.param)
+    runs = wb.with_overrides(wb.select(args.runs), overrides)
+    display = progress.BatchDisplay(enabled=not args.quiet)
+    try:
+        with display:
+            outcomes = execute(
+                wb,
+                runs,
+                data_dir,
+                jobs=args.jobs,
+                force=args.force,
+                timeout=args.timeout,
+                on_change=display.update,
+            )
+    except Interrupted:
+        raise KeyboardInterrupt from None
+    display.summary(outcomes, wb)
+    index = publish(wb, data_dir, force=False)
+    print(f"site: {index}")
+    return EXIT_FAILED if any(o.status == "failed" for o in outcomes) else EXIT_OK
+
+
+def cmd_publish(args) -> int:
+    from .workbook.publish import publish
+
+    wb = _workbook(args)
+    print(f"site: {publish(wb, _data_dir(args, wb), force=True)}")
+    return EXIT_OK
+
+
+def cmd_lab(args) -> int:
+    from .workbook.config import DEFAULT_KERNEL
+
+    root = Path(args.workbook).resolve().parent
+    argv = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        f"--ServerApp.root_dir={root}",
+        f"--MappingKernelManager.default_kernel_name={DEFAULT_KERNEL}",
+        *args.lab_args,
+    ]
+    os.execv(sys.executable, argv)
+    return EXIT_OK  # pragma: no cover - execv does not return
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="research", description="Run, list, validate and publish the research workbook."
+    )
+    parser.add_argument(
+        "--workbook",
+        default="workbook.toml",
+        help="path of workbook.toml (default: ./workbook.toml)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser(
+        "run",
+        help="execute runs (all by default), render them, publish the site",
+        description="Execute runs with papermill in parallel workers, render "
+        "each to HTML and publish outputs/site/. Cached runs are skipped.",
+    )
+    run.add_argument("runs", nargs="*", metavar="RUN", help="run ids or globs (default: all)")
+    run.add_argument(
+        "-j", "--jobs", type=int, default=None, help="parallel workers (default: one per core)"
+    )
+    run.add_argument("--force", action="store_true", help="re-execute even cached runs")
+    run.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a parameter for the selected runs (repeatable)",
+    )
+    run.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds a run may take before it is killed and failed",
+    )
+    run.add_argument("--data-dir", default=None, help="data package folder (default: data/)")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    run.set_defaults(func=cmd_run)
+
+    lst = sub.add_parser(
+        "list",
+        help="the runs, their parameters and cache status",
+        description="List runs with their parameters and whether each is "
+        "cached, stale, failed or new.",
+    )
+    lst.add_argument("runs", nargs="*", metavar="RUN", help="run ids or globs (default: all)")
+    lst.add_argument("--data-dir", default=None)
+    lst.set_defaults(func=cmd_list)
+
+    val = sub.add_parser(
+        "validate",
+        help="check the data package; non-zero exit on problems",
+        description="Check every codebook rule and report all problems with "
+        "file, line, field, value and rule.",
+    )
+    val.add_argument("data_dir", nargs="?", default=None, help="data folder (default: data/)")
+    val.set_defaults(func=cmd_validate)
+
+    pub = sub.add_parser(
+        "publish",
+        help="rebuild the site from existing run outputs",
+        description="Rebuild outputs/site/ from outputs/runs/ atomically.",
+    )
+    pub.add_argument("--data-dir", default=None)
+    pub.set_defaults(func=cmd_publish)
+
+    lab = sub.add_parser(
+        "lab",
+        help="start JupyterLab on the project with its kernel",
+        description="Start JupyterLab rooted at the project, with the project "
+        "kernel. Extra arguments go to JupyterLab.",
+    )
+    lab.add_argument("lab_args", nargs=argparse.REMAINDER)
+    lab.set_defaults(func=cmd_lab)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ResearchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,235 @@
+"""Load the Frictionless Data Package in ``data/`` into typed DataFrames.
+
+Files are read here and nowhere else. The schema (types, enums, keys) comes from
+``datapackage.json``; the rules themselves live in :mod:`research.validate`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .exceptions import DataValidationError, ResearchError
+
+DATA_ENV = "RESEARCH_DATA_DIR"
+LIST_SEPARATOR = " | "
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A CSV table as read from disk: cells as strings, with the line each record starts on."""
+
+    name: str
+    path: Path
+    schema: dict
+    header: tuple[str, ...]
+    rows: tuple[dict[str, str], ...]
+    lines: tuple[int, ...]
+
+    @property
+    def fields(self) -> dict[str, dict]:
+        return {f["name"]: f for f in self.schema["fields"]}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The typed tables of the data package, plus its descriptor.
+
+    Attributes are DataFrames named after the package's resources (``exchanges``,
+    ``parties``, ``alliances``, ``alliance_members``, ``exchange_parties``, ``captivities``).
+    """
+
+    descriptor: dict
+    data_dir: Path
+    tables: dict[str, pd.DataFrame] = field(repr=False)
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        tables = object.__getattribute__(self, "tables")
+        if name in tables:
+            return tables[name].copy()
+        raise AttributeError(f"the data package has no table {name!r}; it has {sorted(tables)}")
+
+    @property
+    def cutoff(self) -> pd.Timestamp:
+        """The dataset's cutoff date (spells still open then are right-censored)."""
+        return pd.Timestamp(self.descriptor["cutoff_date"])
+
+    def codebook(self, table: str) -> pd.DataFrame:
+        """The codebook of one table: field, type, required, allowed values, description."""
+        return codebook_frame(self.descriptor, table)
+
+
+def project_root() -> Path:
+    """The project folder: the one holding ``data/datapackage.json`` above this package."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "data" / "datapackage.json").is_file():
+            return parent
+    raise ResearchError(
+        f"cannot find the project's data/datapackage.json above {here}; "
+        f"pass data_dir= or set {DATA_ENV}"
+    )
+
+
+def default_data_dir() -> Path:
+    """``$RESEARCH_DATA_DIR`` if set, else the project's ``data/``."""
+    env = os.environ.get(DATA_ENV)
+    return Path(env) if env else project_root() / "data"
+
+
+def read_descriptor(data_dir: Path) -> dict:
+    path = Path(data_dir) / "datapackage.json"
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return json.load(fh)
+    except FileNotFoundError as exc:
+        raise ResearchError(f"{path}: no datapackage.json (is {data_dir} a data package?)") from exc
+    except json.JSONDecodeError as exc:
+        raise ResearchError(f"{path}: line {exc.lineno}: not valid JSON: {exc.msg}") from exc
+
+
+def read_raw(data_dir: Path | str) -> tuple[dict, dict[str, RawTable]]:
+    """Read the descriptor and every resource's CSV as strings, keeping line numbers."""
+    data_dir = Path(data_dir)
+    descriptor = read_descriptor(data_dir)
+    tables = {}
+    for res in descriptor["resources"]:
+        path = data_dir / res["path"]
+        if not path.is_file():
+            raise ResearchError(f"{path}: missing; datapackage.json lists resource {res['name']!r}")
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.reader(fh)
+            header = tuple(next(reader, ()))
+            rows, lines = [], []
+            start = reader.line_num + 1
+            for record in reader:
+                if record:  # a blank line is not a row
+                    rows.append(dict(zip(header, record + [""] * (len(header) - len(record)))))
+                    if len(record) > len(header):
+                        rows[-1]["__extra__"] = ",".join(record[len(header) :])
+                    lines.append(start)
+                start = reader.line_num + 1
+        tables[res["name"]] = RawTable(
+            res["name"], path, res["schema"], header, tuple(rows), tuple(lines)
+        )
+    return descriptor, tables
+
+
+def split_list(value: str) -> tuple[str, ...]:
+    """Split a ' | '-separated list cell into its items."""
+    return tuple(v.strip() for v in value.split(LIST_SEPARATOR.strip()) if v.strip())
+
+
+def _typed_column(values: list[str], spec: dict) -> pd.Series:
+    kind = spec["type"]
+    blank = [v.strip() == "" for v in values]
+    if kind == "integer":
+        return pd.Series([None if b else int(v) for v, b in zip(values, blank)], dtype="Int64")
+    if kind == "number":
+        return pd.Series([None if b else float(v) for v, b in zip(values, blank)], dtype="Float64")
+    if kind == "boolean":
+        truthy = set(spec.get("trueValues", ["true"]))
+        return pd.Series(
+            [None if b else v in truthy for v, b in zip(values, blank)], dtype="boolean"
+        )
+    if kind == "date":
+        return pd.to_datetime(pd.Series([None if b else v for v, b in zip(values, blank)]))
+    if kind == "list":
+        return pd.Series([split_list(v) for v in values], dtype=object)
+    enum = spec.get("constraints", {}).get("enum")
+    if enum:
+        return pd.Series(
+            pd.Categorical(
+                [None if b else v for v, b in zip(values, blank)],
+                categories=enum,
+                ordered=bool(spec.get("x-ordered")),
+            )
+        )
+    return pd.Series([None if b else v for v, b in zip(values, blank)], dtype="string")
+
+
+def typed_frame(table: RawTable) -> pd.DataFrame:
+    """Convert a validated raw table into a typed DataFrame (column order as in the schema)."""
+    columns = {}
+    for spec in table.schema["fields"]:
+        columns[spec["name"]] = _typed_column([r.get(spec["name"], "") for r in table.rows], spec)
+    frame = pd.DataFrame(columns)
+    frame.attrs["source_file"] = str(table.path)
+    return frame
+
+
+def load(data_dir: Path | str | None = None, *, validate: bool = True) -> Dataset:
+    """Load the data package as typed DataFrames.
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        Folder holding ``datapackage.json``; default: ``$RESEARCH_DATA_DIR`` or the project's
+        ``data/``.
+    validate : bool
+        Check every codebook rule first (default). Turn off only for debugging.
+
+    Returns
+    -------
+    Dataset
+        Tables as attributes: dates as datetimes, counts as nullable integers, codes as
+        categoricals whose categories come from datapackage.json, lists as tuples.
+
+    Raises
+    ------
+    DataValidationError
+        Listing every problem, each with file, line, field, value and rule.
+
+    Examples
+    --------
+    >>> import research as rs
+    >>> ds = rs.load()
+    >>> ds.exchanges[["exchange_id", "released_by_a", "released_by_b"]].head()  # doctest: +SKIP
+    """
+    from .validate import check_tables
+
+    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+    descriptor, raw = read_raw(data_dir)
+    if validate:
+        problems = check_tables(descriptor, raw)
+        if problems:
+            raise DataValidationError(problems, str(data_dir))
+    tables = {name: typed_frame(t) for name, t in raw.items()}
+    return Dataset(descriptor=descriptor, data_dir=data_dir, tables=tables)
+
+
+def codebook_frame(descriptor: dict, table: str) -> pd.DataFrame:
+    """The codebook of one resource: field, type, required, allowed values, description."""
+    resources = {r["name"]: r for r in descriptor["resources"]}
+    if table not in resources:
+        raise ResearchError(f"no table {table!r} in the data package; it has {sorted(resources)}")
+    rows = []
+    for f in resources[table]["schema"]["fields"]:
+        c = f.get("constraints", {})
+        allowed = c.get("enum") or f.get("x-itemEnum") or []
+        rows.append(
+            {
+                "field": f["name"],
+                "type": f["type"],
+                "required": bool(c.get("required")),
+                "allowed": ", ".join(allowed),
+                "description": f.get("description", ""),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def file_checksums(data_dir: Path | str | None = None) -> dict[str, str]:
+    """SHA-256 of every file in the data package (for manifests and cache keys)."""
+    import hashlib
+
+    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+    out = {}
+    for path in sorted(p for p in data_dir.iterdir() if p.is_file()):
+        out[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
