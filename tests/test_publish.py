@@ -1,0 +1,260 @@
+"""publish: the site from run outputs, built aside and swapped in atomically.
+
+Run folders are written here by hand in the layout the worker leaves (manifest.json,
+results.json, notebook.html/.ipynb, figures/), so these tests need no kernel.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from statsmodels.stats.multitest import multipletests
+
+from research.workbook import publish as pub
+from research.workbook.config import load_workbook
+
+RUNS = """
+[[run]]
+id = "alpha"
+notebook = "notebooks/ok.ipynb"
+hypothesis = "H0"
+
+[[run]]
+id = "beta"
+notebook = "notebooks/ok.ipynb"
+parameters = { n = 7 }
+
+[[run]]
+id = "broken"
+notebook = "notebooks/fail.ipynb"
+
+[[run]]
+id = "never"
+notebook = "notebooks/ok.ipynb"
+"""
+RESULTS = {
+    "alpha": [("mean", 0.01), ("spread", 0.04), ("no_test", None)],
+    "beta": [("mean", 0.03), ("tie", 0.04), ("big", 0.9)],
+}
+ERROR = {"cell_index": 3, "ename": "ValueError", "evalue": "bad <value> & more"}
+
+
+def _write(path: Path, obj) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = obj if isinstance(obj, str) else json.dumps(obj, indent=2)
+    path.write_text(text, encoding="utf-8")
+
+
+def _run_folder(folder: Path, run_id: str, status: str, error: dict | None = None) -> None:
+    manifest = {"run_id": run_id, "status": status, "error": error, "parameters": {}}
+    manifest["timings"] = {"seconds": 1.5}
+    _write(folder / "manifest.json", manifest)
+    _write(folder / "notebook.html", f"<!DOCTYPE html><title>{run_id}</title><p>{status}</p>")
+    _write(folder / "notebook.ipynb", {"cells": [], "metadata": {}, "nbformat": 4})
+
+
+@pytest.fixture
+def workbook(project_factory):
+    """A fixture workbook whose outputs hold two ok runs, one failed run and one never run."""
+    wb = load_workbook(project_factory(RUNS) / "workbook.toml")
+    for run_id, results in RESULTS.items():
+        folder = wb.runs_dir / run_id
+        _run_folder(folder, run_id, "ok")
+        rows = [{"name": n, "estimate": 1.0, "p": p, "hypothesis": "H0"} for n, p in results]
+        _write(folder / "results.json", rows)
+        (folder / "figures").mkdir()
+        (folder / "figures" / "fig.png").write_bytes(b"\x89PNG fixture")
+    _run_folder(wb.failed_dir / "broken", "broken", "failed", ERROR)
+    return wb
+
+
+def _publish(wb, **kw) -> Path:
+    return pub.publish(wb, wb.root / "data", **kw).parent
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+class _Tables(HTMLParser):
+    """Rows of the tables of one class: per cell its text and the hrefs in it."""
+
+    def __init__(self, cls: str):
+        super().__init__()
+        self.cls, self.inside, self.rows = cls, False, []
+        self.cell: list | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table":
+            self.inside = attrs.get("class") == self.cls
+        elif self.inside and tag == "tr":
+            self.rows.append([])
+        elif self.inside and tag == "td":
+            self.cell = ["", []]
+            self.rows[-1].append(self.cell)
+        elif self.cell is not None and tag == "a":
+            self.cell[1].append(attrs["href"])
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self.inside = False
+        elif tag == "td":
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell[0] += data
+
+
+def _rows(html: str, cls: str) -> list[list[tuple[str, list[str]]]]:
+    parser = _Tables(cls)
+    parser.feed(html)
+    return [[(text.strip(), hrefs) for text, hrefs in row] for row in parser.rows if row]
+
+
+# --- Benjamini–Hochberg ------------------------------------------------------------------------
+
+
+def test_bh_adjust_by_hand():
+    # m = 4, sorted 0.005, 0.01, 0.03, 0.04: 0.04, min(0.04, 0.04), min(0.04, 0.02), 0.02.
+    assert pub.bh_adjust([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.02, 0.04, 0.04, 0.02])
+    assert pub.bh_adjust([]) == []
+    assert pub.bh_adjust([None, None]) == [None, None]
+    assert pub.bh_adjust([0.9, 0.95]) == pytest.approx([0.95, 0.95])
+
+
+def test_bh_adjust_matches_statsmodels(rng):
+    p = [*rng.uniform(0, 0.2, size=40), 0.04, 0.04, 0.04, 1.0, 0.0]
+    p = [float(x) for x in rng.permutation(p)]
+    expected = multipletests(p, method="fdr_bh")[1]
+    assert pub.bh_adjust(p) == pytest.approx(list(expected), abs=1e-12)
+    with_none = [*p[:10], None, *p[10:]]
+    adjusted = pub.bh_adjust(with_none)
+    assert adjusted[10] is None
+    assert adjusted[:10] + adjusted[11:] == pytest.approx(list(expected), abs=1e-12)
+
+
+def test_publish_adjusts_across_every_result_of_every_run(workbook):
+    site = _publish(workbook)
+    rows = json.loads((site / "results.json").read_text(encoding="utf-8"))
+    assert [(r["run"], r["name"]) for r in rows] == [
+        (run_id, name) for run_id, results in RESULTS.items() for name, _ in results
+    ]
+    tested = [r for r in rows if r["p"] is not None]
+    expected = multipletests([r["p"] for r in tested], method="fdr_bh")[1]
+    assert [r["p_bh"] for r in tested] == pytest.approx(list(expected), abs=1e-9)
+    assert [r["p_bh"] for r in rows if r["p"] is None] == [None]
+    index = (site / "index.html").read_text(encoding="utf-8")
+    shown = {(cells[1][0], cells[2][0]): cells[6][0] for cells in _rows(index, "results")}
+    for r in tested:
+        assert shown[(r["run"], r["name"])] == f"{r['p_bh']:.3g}"
+    assert shown[("alpha", "no_test")] == ""
+
+
+# --- failed runs ------------------------------------------------------------------------------
+
+
+def test_a_failed_run_is_listed_with_its_error_and_links_its_kept_notebook(workbook):
+    site = _publish(workbook)
+    index = (site / "index.html").read_text(encoding="utf-8")
+    status = {cells[0][0].split()[0]: cells for cells in _rows(index, "status")}
+    assert set(status) == {"alpha", "beta", "broken", "never"}
+    broken = status["broken"]
+    assert broken[1][0] == "failed"
+    assert broken[4][0] == "cell 3: ValueError: bad <value> & more"
+    assert "bad &lt;value&gt; &amp; more" in index
+    assert broken[0][1] == ["failed/broken.html", "failed/broken.ipynb"]
+    kept = workbook.failed_dir / "broken"
+    assert (site / "failed/broken.html").read_bytes() == (kept / "notebook.html").read_bytes()
+    assert (site / "failed/broken.ipynb").read_bytes() == (kept / "notebook.ipynb").read_bytes()
+    assert status["alpha"][0][1] == ["runs/alpha.html", "runs/alpha.ipynb"]
+    assert status["never"][1][0] == "not run" and status["never"][0][1] == []
+    assert all(cells[1][0] != "broken" for cells in _rows(index, "results"))
+
+
+# --- atomic swap ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", ["index_page", "codebook_page", "gallery_page", "data_page"])
+@pytest.mark.parametrize("exc", [RuntimeError("disk on fire"), KeyboardInterrupt()])
+def test_a_failed_build_leaves_the_previous_site_byte_identical(workbook, monkeypatch, page, exc):
+    site = _publish(workbook)
+    before = _snapshot(site)
+    assert "index.html" in before and "data.html" in before
+    # Change what the site shows, so a swapped-in build would differ from the old site.
+    _write(workbook.runs_dir / "alpha" / "results.json", [{"name": "new", "p": 0.5}])
+
+    def broken(*_args, **_kw):
+        raise exc
+
+    monkeypatch.setattr(pub, page, broken)
+    with pytest.raises(type(exc)):
+        _publish(workbook, force=True)
+    assert _snapshot(site) == before
+    leftovers = [p.name for p in workbook.outputs.iterdir() if p.name.startswith(".")]
+    assert leftovers == [], "the half-built site is removed"
+
+
+def test_a_successful_rebuild_replaces_the_site(workbook):
+    site = _publish(workbook)
+    (site / "stale.html").write_text("from an older build", encoding="utf-8")
+    _write(workbook.runs_dir / "alpha" / "results.json", [{"name": "new", "p": 0.5}])
+    _publish(workbook, force=True)
+    assert not (site / "stale.html").exists()
+    rows = json.loads((site / "results.json").read_text(encoding="utf-8"))
+    assert ("alpha", "new") in {(r["run"], r["name"]) for r in rows}
+
+
+def test_an_unchanged_site_is_not_rebuilt(workbook):
+    site = _publish(workbook)
+    (site / "marker").write_text("kept", encoding="utf-8")
+    _publish(workbook, force=False)
+    assert (site / "marker").exists()
+    _write(workbook.runs_dir / "beta" / "manifest.json", {"run_id": "beta", "parameters": {}})
+    _publish(workbook, force=False)
+    assert not (site / "marker").exists(), "a changed manifest rebuilds the site"
+
+
+# --- data on the site ---------------------------------------------------------------------------
+
+
+def _edit_first_row(path: Path, field: str, value: str) -> int:
+    """Set one field of the first row of a CSV; returns the number of rows."""
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        header, rows = reader.fieldnames, list(reader)
+    rows[0][field] = value
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return len(rows)
+
+
+def test_the_data_page_shows_notes_and_names_as_escaped_text(workbook):
+    data = workbook.root / "data"
+    n_exchanges = _edit_first_row(data / "exchanges.csv", "notes", '<script>x</script> & "q"')
+    n_parties = _edit_first_row(data / "parties.csv", "name", "<img src=x onerror=y>")
+    html = (_publish(workbook) / "data.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;x&lt;/script&gt; &amp; &quot;q&quot;" in html
+    assert "&lt;img src=x onerror=y&gt;" in html
+    assert "<script" not in html and "<img" not in html
+    texts = [cell for row in _rows(html, "browse") for cell, _ in row]
+    assert '<script>x</script> & "q"' in texts and "<img src=x onerror=y>" in texts
+    assert len(_rows(html, "browse")) == n_exchanges + n_parties
+
+
+def test_a_table_not_coded_yet_is_named_but_not_linked(workbook):
+    (workbook.root / "data" / "exchanges.csv").unlink()
+    site = _publish(workbook)
+    for page in site.glob("*.html"):
+        assert 'href="data/exchanges.csv"' not in page.read_text(encoding="utf-8"), page.name
+    assert "This table is not coded yet." in (site / "data.html").read_text(encoding="utf-8")
+    assert 'href="data/parties.csv"' in (site / "codebook.html").read_text(encoding="utf-8")

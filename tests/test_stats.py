@@ -1,0 +1,578 @@
+"""Tests of research.stats against hand computations and independent references."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from fractions import Fraction as F
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.formula.api as smf
+from scipy import stats as sps
+from statsmodels.duration.hazard_regression import PHReg
+from statsmodels.duration.survfunc import SurvfuncRight, survdiff
+from statsmodels.stats.multitest import multipletests
+
+from research import stats as rs
+from research.exceptions import AnalysisError, ResearchError
+
+# --------------------------------------------------------------------------- Result
+
+
+def test_result_str_is_one_readable_line():
+    r = rs.Result(
+        "log-ratio gap", -0.84, -1.6, -0.08, 0.031, 120, 35, "OLS, SE clustered by dyad", "H1"
+    )
+    assert str(r) == (
+        "H1 log-ratio gap: -0.84 [95% CI -1.60, -0.08], p = 0.031, n = 120, clusters = 35 "
+        "(OLS, SE clustered by dyad)"
+    )
+
+
+def test_result_str_without_ci_p_or_clusters_and_other_level():
+    r = rs.Result("chi2", 3.2, None, None, 0.0004, 21, None, "log-rank")
+    assert str(r) == "chi2: 3.20, p < 0.001, n = 21 (log-rank)"
+    r90 = rs.Result("m", 1.0, 0.5, 1.5, None, 9, None, "bootstrap", extra=(("level", 0.9),))
+    assert str(r90) == "m: 1.00 [90% CI 0.50, 1.50], n = 9 (bootstrap)"
+
+
+def test_result_is_frozen_and_tabulates():
+    r = rs.Result("gap", 1.0, 0.0, 2.0, 0.5, 10, 4, "OLS", "H2", extra=(("se", 0.5),))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.estimate = 2.0  # type: ignore[misc]
+    assert r.to_dict() == {
+        "name": "gap",
+        "estimate": 1.0,
+        "ci_low": 0.0,
+        "ci_high": 2.0,
+        "p": 0.5,
+        "n": 10,
+        "n_clusters": 4,
+        "method": "OLS",
+        "hypothesis": "H2",
+        "extra": {"se": 0.5},
+    }
+    frame = r.to_frame()
+    assert frame.shape == (1, 10)
+    assert frame.loc[0, "se"] == 0.5 and frame.loc[0, "hypothesis"] == "H2"
+
+
+def test_result_extra_keys_may_not_shadow_fields():
+    with pytest.raises(ValueError, match="shadow"):
+        rs.Result("x", 1.0, None, None, None, 1, None, "m", extra=(("p", 0.1),))
+
+
+# --------------------------------------------------------------------------- Kaplan–Meier
+
+# Ten subjects in two groups (1 = event, 0 = censored):
+#   A: 3 (1), 5 (1), 5 (0), 8 (1), 10 (0)
+#   B: 2 (1), 4 (0), 6 (1), 6 (1), 9 (1)
+DUR = np.array([3, 5, 5, 8, 10, 2, 4, 6, 6, 9], dtype=float)
+EVT = np.array([1, 1, 0, 1, 0, 1, 0, 1, 1, 1])
+GRP = np.array(["A"] * 5 + ["B"] * 5)
+
+# Pooled Kaplan–Meier by hand, S(t) = prod (1 - d/n); Greenwood sum G(t) = sum d / (n (n - d)):
+#   t   n  d  c   S(t)                          d/(n(n-d))
+#   2  10  1  0   9/10                          1/90
+#   3   9  1  0   9/10 * 8/9  = 4/5             1/72
+#   4   8  0  1   4/5                           0
+#   5   7  1  1   4/5 * 6/7   = 24/35           1/42
+#   6   5  2  0   24/35 * 3/5 = 72/175          2/15
+#   8   3  1  0   72/175 * 2/3 = 48/175         1/6
+#   9   2  1  0   48/175 * 1/2 = 24/175         1/2
+#  10   1  0  1   24/175                        0
+HAND_TIME = [2, 3, 4, 5, 6, 8, 9, 10]
+HAND_RISK = [10, 9, 8, 7, 5, 3, 2, 1]
+HAND_EVENTS = [1, 1, 0, 1, 2, 1, 1, 0]
+HAND_CENSORED = [0, 0, 1, 1, 0, 0, 0, 1]
+HAND_S = [F(9, 10), F(4, 5), F(4, 5), F(24, 35), F(72, 175), F(48, 175), F(24, 175), F(24, 175)]
+HAND_G = list(
+    itertools.accumulate([F(1, 90), F(1, 72), F(0), F(1, 42), F(2, 15), F(1, 6), F(1, 2), F(0)])
+)
+
+
+def test_kaplan_meier_matches_hand_computation():
+    km = rs.kaplan_meier(DUR, EVT)
+    assert list(km.columns) == [
+        "time",
+        "n_at_risk",
+        "n_events",
+        "n_censored",
+        "survival",
+        "se",
+        "ci_low",
+        "ci_high",
+    ]
+    assert km["time"].tolist() == HAND_TIME
+    assert km["n_at_risk"].tolist() == HAND_RISK
+    assert km["n_events"].tolist() == HAND_EVENTS
+    assert km["n_censored"].tolist() == HAND_CENSORED
+    s = np.array([float(x) for x in HAND_S])
+    se = s * np.sqrt([float(g) for g in HAND_G])  # Greenwood: SE(S) = S sqrt(G)
+    np.testing.assert_allclose(km["survival"], s, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(km["se"], se, rtol=0, atol=1e-12)
+
+
+def test_kaplan_meier_log_log_band_by_hand_and_against_statsmodels():
+    km = rs.kaplan_meier(DUR, EVT)
+    # log(-log) band at t = 6: S = 72/175, G = 1/90 + 1/72 + 1/42 + 2/15 = 51/280
+    s, g = 72 / 175, 51 / 280
+    assert F(1, 90) + F(1, 72) + F(1, 42) + F(2, 15) == F(51, 280)
+    half = 1.959963984540054 * math.sqrt(g) / abs(math.log(s))
+    row = km.set_index("time").loc[6]
+    assert row["ci_low"] == pytest.approx(s ** math.exp(half), abs=1e-12)
+    assert row["ci_high"] == pytest.approx(s ** math.exp(-half), abs=1e-12)
+    assert row["ci_low"] < s < row["ci_high"]
+    # Same survival and Greenwood SE as statsmodels at the event times.
+    sf = SurvfuncRight(DUR, EVT)
+    events = km[km["n_events"] > 0]
+    np.testing.assert_allclose(events["survival"], sf.surv_prob, atol=1e-12)
+    np.testing.assert_allclose(events["se"], sf.surv_prob_se, atol=1e-12)
+
+
+def test_kaplan_meier_band_edges_when_survival_is_one_or_zero():
+    km = rs.kaplan_meier([1, 2, 3, 3], [0, 1, 1, 1])
+    # t=1: censored only, S = 1, band [1, 1]; t=3: both remaining die, S = 0, band [0, 0].
+    assert km.loc[0, ["survival", "ci_low", "ci_high"]].tolist() == [1.0, 1.0, 1.0]
+    assert km.loc[2, ["survival", "ci_low", "ci_high"]].tolist() == [0.0, 0.0, 0.0]
+    assert np.isnan(km.loc[2, "se"])
+
+
+def test_km_median_and_brookmeyer_crowley_interval():
+    km = rs.kaplan_meier(DUR, EVT)
+    median, low, high = rs.km_median(DUR, EVT)
+    # First time with S <= 0.5 is t = 6 (S = 72/175 = 0.41).
+    assert median == 6.0
+    # The CI limits are the first times each band reaches 0.5.
+    assert low == km["time"][km["ci_low"] <= 0.5].iloc[0]
+    assert np.isnan(high) == (km["ci_high"] > 0.5).all()
+    # statsmodels inverts the same cloglog test (SAS LIFETEST): identical limits.
+    sm_low, sm_high = SurvfuncRight(DUR, EVT).quantile_ci(0.5)
+    assert low == sm_low
+    assert high == sm_high if np.isfinite(sm_high) else np.isnan(high)
+
+
+def test_km_median_not_reached_is_nan():
+    median, low, high = rs.km_median([5, 6, 7, 8], [1, 0, 0, 0])
+    assert np.isnan(median) and np.isnan(high)
+    # S(5) = 3/4 and the lower log(-log) band there, 0.75 ** exp(1.96 sqrt(1/12) / -log 0.75),
+    # is about 0.13 <= 0.5: the lower limit is reached although the median is not.
+    assert low == 5.0
+
+
+@pytest.mark.parametrize(
+    ("durations", "events", "message"),
+    [
+        ([1, 2], [1], "equal length"),
+        ([1, -2], [1, 0], "non-negative"),
+        ([1, np.nan], [1, 0], "non-negative"),
+        ([1, 2], [1, 2], "events must be 1/0"),
+    ],
+)
+def test_survival_inputs_are_validated(durations, events, message):
+    with pytest.raises(AnalysisError, match=message):
+        rs.kaplan_meier(durations, events)
+
+
+# --------------------------------------------------------------------------- log-rank
+
+# Log-rank by hand for group A (at risk n_A, n; events d_A, d at each event time):
+#   t  n_A n_B  n  d  O_A  E_A = d n_A / n   V = d (n-d)/(n-1) * n_A/n * n_B/n
+#   2   5   5  10  1   0   1/2               1 * 9/9 * 5/10 * 5/10 = 1/4
+#   3   5   4   9  1   1   5/9               1 * 8/8 * 5/9 * 4/9   = 20/81
+#   5   4   3   7  1   1   4/7               1 * 6/6 * 4/7 * 3/7   = 12/49
+#   6   2   3   5  2   0   4/5               2 * 3/4 * 2/5 * 3/5   = 9/25
+#   8   2   1   3  1   1   2/3               1 * 2/2 * 2/3 * 1/3   = 2/9
+#   9   1   1   2  1   0   1/2               1 * 1/1 * 1/2 * 1/2   = 1/4
+# (t = 4 and t = 10 have no events.) O_A = 3, E_A = 1132/315, V = 312367/198450, so
+# chi2 = (O_A - E_A)^2 / V = (-187/315)^2 / (312367/198450) = 6358/28397 = 0.2238969...
+HAND_O_A = 3
+HAND_E_A = F(1, 2) + F(5, 9) + F(4, 7) + F(4, 5) + F(2, 3) + F(1, 2)
+HAND_V = F(1, 4) + F(20, 81) + F(12, 49) + F(9, 25) + F(2, 9) + F(1, 4)
+HAND_CHI2 = float((HAND_O_A - HAND_E_A) ** 2 / HAND_V)
+
+
+def test_logrank_matches_hand_computation():
+    r = rs.logrank_test(DUR, EVT, GRP)
+    assert F(6358, 28397) == (HAND_O_A - HAND_E_A) ** 2 / HAND_V  # the sums above
+    assert r.estimate == pytest.approx(HAND_CHI2, abs=1e-10)
+    assert r.p == pytest.approx(sps.chi2.sf(HAND_CHI2, 1), abs=1e-10)
+    extra = dict(r.extra)
+    assert extra["groups"] == ("A", "B") and extra["df"] == 1
+    assert extra["observed"] == (3, 4)
+    assert extra["expected"][0] == pytest.approx(float(HAND_E_A), abs=1e-10)
+    assert sum(extra["expected"]) == pytest.approx(7, abs=1e-10)  # 7 events in all
+    assert r.n == 10 and r.ci_low is None
+
+
+def test_logrank_three_groups_against_statsmodels():
+    rng = np.random.default_rng(20240801)
+    t = np.round(rng.exponential(10, 90))
+    e = rng.random(90) < 0.7
+    g = rng.choice(["x", "y", "z"], 90)
+    sm_stat, sm_p = survdiff(t, e, g)
+    r = rs.logrank_test(t, e, g)
+    assert r.estimate == pytest.approx(sm_stat, abs=1e-10)
+    assert r.p == pytest.approx(sm_p, abs=1e-12)
+    assert r.p == pytest.approx(sps.chi2.sf(r.estimate, 2), abs=1e-15)
+    assert dict(r.extra)["df"] == 2
+
+
+def test_logrank_needs_two_groups():
+    with pytest.raises(AnalysisError, match=">= 2 groups"):
+        rs.logrank_test(DUR, EVT, ["A"] * 10)
+
+
+# --------------------------------------------------------------------------- permutation
+
+TINY = pd.DataFrame(
+    {
+        "y": [1.2, 3.4, 2.2, 5.0, 4.1, 0.3],
+        "treated": [False, True, False, True, True, False],
+    }
+)
+
+
+def _enumerated_p(y: np.ndarray, n_treated: int, observed: float) -> float:
+    """Exact two-sided p: share of all C(n, k) relabelings at least as extreme."""
+    diffs = []
+    for idx in itertools.combinations(range(len(y)), n_treated):
+        mask = np.isin(np.arange(len(y)), idx)
+        diffs.append(y[mask].mean() - y[~mask].mean())
+    return float(np.mean(np.abs(diffs) >= abs(observed) - 1e-12))
+
+
+def test_permutation_exact_matches_enumeration():
+    r = rs.permutation_test(TINY, "y", "treated")
+    # Treated mean 12.5/3, control 3.7/3: difference 8.8/3. Only this labelling and its
+    # mirror reach |8.8/3| (the three largest vs the three smallest), so p = 2/20.
+    assert r.estimate == pytest.approx(8.8 / 3, abs=1e-12)
+    assert r.p == pytest.approx(_enumerated_p(TINY["y"].to_numpy(), 3, 8.8 / 3), abs=1e-15)
+    assert r.p == pytest.approx(0.1, abs=1e-15)
+    assert dict(r.extra)["exact"] is True and dict(r.extra)["n_relabelings"] == 20
+
+
+def test_permutation_exact_with_ties_in_the_statistic():
+    df = pd.DataFrame({"y": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "g": [1, 0, 1, 0, 1, 0]})
+    r = rs.permutation_test(df, "y", "g")
+    assert r.estimate == pytest.approx(-1.0)
+    assert r.p == pytest.approx(_enumerated_p(df["y"].to_numpy(), 3, -1.0), abs=1e-15)
+
+
+def test_permutation_monte_carlo_is_close_to_exact_and_deterministic():
+    rng = np.random.default_rng(7)
+    df = pd.DataFrame({"y": rng.normal(size=16), "g": np.repeat([True, False], 8)})
+    df.loc[df["g"], "y"] += 0.6
+    r = rs.permutation_test(df, "y", "g", n_resamples=9999, seed=3)
+    assert dict(r.extra)["exact"] is False  # C(16, 8) = 12870 > 9999
+    exact = _enumerated_p(df["y"].to_numpy(), 8, r.estimate)  # treated are the first 8
+    assert abs(r.p - exact) < 4 * math.sqrt(exact * (1 - exact) / 9999)
+    assert r.p * 10000 == pytest.approx(round(r.p * 10000), abs=1e-9)  # (count + 1) / 10000
+    assert rs.permutation_test(df, "y", "g", seed=3).p == r.p
+    assert rs.permutation_test(df, "y", "g", seed=4).p != r.p
+
+
+def test_permutation_by_cluster_matches_cluster_level_enumeration():
+    # Five clusters of unequal size; treatment assigned to whole clusters (c1 and c3).
+    df = pd.DataFrame(
+        {
+            "y": [1.0, 2.0, 4.0, 5.0, 6.5, 0.5, 3.0, 2.5, 7.0],
+            "c": ["c1", "c1", "c2", "c3", "c3", "c3", "c4", "c5", "c5"],
+        }
+    )
+    df["g"] = df["c"].isin(["c1", "c3"])
+    r = rs.permutation_test(df, "y", "g", cluster="c")
+    clusters = df["c"].unique()
+    diffs = []
+    for chosen in itertools.combinations(clusters, 2):  # all C(5, 2) = 10 assignments
+        mask = df["c"].isin(chosen)
+        diffs.append(df.loc[mask, "y"].mean() - df.loc[~mask, "y"].mean())
+    observed = df.loc[df["g"], "y"].mean() - df.loc[~df["g"], "y"].mean()
+    assert r.estimate == pytest.approx(observed, abs=1e-12)
+    assert r.p == pytest.approx(np.mean(np.abs(diffs) >= abs(observed) - 1e-12), abs=1e-15)
+    assert r.n == 9 and r.n_clusters == 5
+
+
+def test_permutation_errors():
+    with pytest.raises(AnalysisError, match="varies within cluster"):
+        rs.permutation_test(TINY.assign(c=[1, 1, 2, 2, 3, 3]), "y", "treated", cluster="c")
+    with pytest.raises(AnalysisError, match="no variation"):
+        rs.permutation_test(TINY.assign(treated=True), "y", "treated")
+    with pytest.raises(AnalysisError, match="must be boolean"):
+        rs.permutation_test(TINY, "treated", "y")
+    with pytest.raises(AnalysisError, match=r"column 'z' is not in the data; .*y, treated"):
+        rs.permutation_test(TINY, "z", "treated")
+
+
+def test_permutation_drops_missing_rows():
+    df = pd.concat([TINY, pd.DataFrame({"y": [np.nan], "treated": [True]})], ignore_index=True)
+    r = rs.permutation_test(df, "y", "treated")
+    assert r.n == 6 and r.p == pytest.approx(0.1, abs=1e-15)
+
+
+# --------------------------------------------------------------------------- OLS
+
+
+@pytest.fixture
+def panel() -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    n, g = 120, 15
+    dyad = rng.integers(0, g, n)
+    shock = rng.normal(size=g)[dyad]
+    x = rng.normal(size=n) + 0.5 * shock
+    df = pd.DataFrame(
+        {
+            "y": 0.4 * x + shock + rng.normal(size=n),
+            "x": x,
+            "allied": rng.random(n) < 0.5,
+            "dyad": [f"d{k}" for k in dyad],
+            "unused": rng.normal(size=n),
+        }
+    )
+    df.loc[[0, 5], "y"] = np.nan
+    df.loc[7, "unused"] = np.nan  # not in the formula: the row must be kept
+    return df
+
+
+def test_ols_clustered_matches_statsmodels_and_hand_cr1(panel):
+    r = rs.ols_clustered(panel, "y ~ x + allied", "x", "dyad", name="slope", hypothesis="H1")
+    data = panel.dropna(subset=["y", "x", "allied", "dyad"])
+    direct = smf.ols("y ~ x + allied", data=data).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(data["dyad"])[0]}, use_t=True
+    )
+    assert r.estimate == pytest.approx(direct.params["x"], abs=1e-12)
+    assert (r.ci_low, r.ci_high) == pytest.approx(tuple(direct.conf_int().loc["x"]), abs=1e-12)
+    assert r.p == pytest.approx(direct.pvalues["x"], abs=1e-12)
+    assert r.n == 118 and r.n_clusters == 15
+    # CR1 by hand: (X'X)^-1 [sum_g X_g' u_g u_g' X_g] (X'X)^-1 * G/(G-1) * (N-1)/(N-K).
+    X = np.column_stack([np.ones(len(data)), data["allied"].astype(float), data["x"]])
+    u = data["y"].to_numpy() - X @ np.linalg.lstsq(X, data["y"].to_numpy(), rcond=None)[0]
+    bread = np.linalg.inv(X.T @ X)
+    meat = sum(
+        np.outer(X[m].T @ u[m], X[m].T @ u[m]) for m in (data["dyad"] == d for d in set(data.dyad))
+    )
+    big_n, k, g = len(data), 3, 15
+    cov = bread @ meat @ bread * g / (g - 1) * (big_n - 1) / (big_n - k)
+    se = math.sqrt(cov[2, 2])
+    assert dict(r.extra)["se"] == pytest.approx(se, rel=1e-10)
+    tcrit = sps.t.ppf(0.975, g - 1)  # t with G - 1 df
+    assert r.ci_high - r.estimate == pytest.approx(tcrit * se, rel=1e-10)
+    assert r.p == pytest.approx(2 * sps.t.sf(abs(r.estimate) / se, g - 1), rel=1e-10)
+    assert str(r).startswith("H1 slope: ") and "clusters = 15 (OLS, SE clustered by dyad)" in str(r)
+
+
+def test_ols_clustered_fit_returns_the_statsmodels_results(panel):
+    fit = rs.ols_clustered_fit(panel, "y ~ x", "dyad")
+    assert fit.cov_type == "cluster" and int(fit.nobs) == 118
+    assert list(fit.params.index) == ["Intercept", "x"]
+
+
+def test_ols_clustered_errors(panel):
+    with pytest.raises(AnalysisError, match=r"'allied' is not in the model; .*allied\[T.True\]"):
+        rs.ols_clustered(panel, "y ~ x + allied", "allied", "dyad")
+    few = panel.assign(dyad=np.where(panel.index % 2 == 0, "a", "b"))
+    with pytest.raises(AnalysisError, match="at least 3 clusters; column 'dyad' has 2"):
+        rs.ols_clustered(few, "y ~ x", "x", "dyad")
+    with pytest.raises(AnalysisError, match=r"column 'pair' is not in the data; .*dyad"):
+        rs.ols_clustered(panel, "y ~ x", "x", "pair")
+    with pytest.raises(
+        AnalysisError, match=r"(?s)cannot build the model 'y ~ zz'.*Available columns"
+    ):
+        rs.ols_clustered(panel, "y ~ zz", "x", "dyad")
+    with pytest.raises(AnalysisError, match="rank-deficient"):
+        rs.ols_clustered(panel.assign(k=1.0), "y ~ x + k", "x", "dyad")
+
+
+# --------------------------------------------------------------------------- bootstrap
+
+
+def _mean_y(d: pd.DataFrame) -> float:
+    return float(d["y"].mean())
+
+
+def test_bootstrap_is_deterministic_under_a_seed(panel):
+    data = panel.dropna(subset=["y"])
+    a = rs.bootstrap_ci(data, _mean_y, n_resamples=500, seed=1)
+    b = rs.bootstrap_ci(data, _mean_y, n_resamples=500, seed=1)
+    c = rs.bootstrap_ci(data, _mean_y, n_resamples=500, seed=2)
+    assert (a.ci_low, a.ci_high) == (b.ci_low, b.ci_high)
+    assert (a.ci_low, a.ci_high) != (c.ci_low, c.ci_high)
+    assert a.estimate == _mean_y(data) and a.ci_low < a.estimate < a.ci_high
+    assert a.name == "_mean_y" and a.n_clusters is None
+
+
+def test_bootstrap_level_controls_width(panel):
+    data = panel.dropna(subset=["y"])
+    wide = rs.bootstrap_ci(data, _mean_y, n_resamples=500, level=0.95)
+    narrow = rs.bootstrap_ci(data, _mean_y, n_resamples=500, level=0.5)
+    assert narrow.ci_high - narrow.ci_low < wide.ci_high - wide.ci_low
+    assert narrow.level == 0.5 and "[50% CI" in str(narrow)
+
+
+def test_cluster_bootstrap_resamples_whole_clusters():
+    # Three rows per cluster, y constant within a cluster: drawing whole clusters is the same
+    # as drawing rows of the collapsed one-row-per-cluster frame, with the same random draws.
+    values = [0.5, 2.0, -1.0, 3.5, 1.0, 0.0, 4.0]
+    wide = pd.DataFrame({"c": np.repeat(list("abcdefg"), 3), "y": np.repeat(values, 3)})
+    collapsed = pd.DataFrame({"c": list("abcdefg"), "y": values})
+    by_cluster = rs.bootstrap_ci(wide, _mean_y, n_resamples=300, seed=5, cluster="c")
+    by_row = rs.bootstrap_ci(collapsed, _mean_y, n_resamples=300, seed=5)
+    assert (by_cluster.ci_low, by_cluster.ci_high) == pytest.approx(
+        (by_row.ci_low, by_row.ci_high), abs=1e-12
+    )
+    assert by_cluster.n == 21 and by_cluster.n_clusters == 7
+    # Resampling rows would ignore the clustering and give a narrower interval.
+    naive = rs.bootstrap_ci(wide, _mean_y, n_resamples=300, seed=5)
+    assert naive.ci_high - naive.ci_low < by_cluster.ci_high - by_cluster.ci_low
+
+
+def test_bootstrap_errors(panel):
+    with pytest.raises(AnalysisError, match="not finite in"):
+        rs.bootstrap_ci(panel, lambda d: d["y"].mean() if d["y"].notna().all() else np.nan)
+    with pytest.raises(AnalysisError, match="single number"):
+        rs.bootstrap_ci(panel, lambda d: d["y"])
+    with pytest.raises(AnalysisError, match="0 < level < 1"):
+        rs.bootstrap_ci(panel, _mean_y, level=95)
+    with pytest.raises(AnalysisError, match="column 'pair' is not in the data"):
+        rs.bootstrap_ci(panel, _mean_y, cluster="pair")
+
+
+# --------------------------------------------------------------------------- Cox
+
+
+@pytest.fixture
+def spells() -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    n = 200
+    allied = rng.random(n) < 0.5
+    year = rng.normal(size=n)
+    t = rng.exponential(1 / np.exp(0.7 * allied - 0.3 * year)) * 100
+    cens = rng.exponential(150, n)
+    return pd.DataFrame(
+        {
+            "days": np.round(np.minimum(t, cens)) + 1,  # rounding makes ties: Efron matters
+            "event": (t <= cens).astype(int),
+            "allied": allied,
+            "year": year,
+            "region": rng.choice(["eu", "me", "af"], n),
+            "dyad": rng.integers(0, 25, n),
+        }
+    )
+
+
+def test_cox_matches_direct_phreg_fit(spells):
+    table, r = rs.cox_ph(spells, "days", "event", ["allied", "year"], hypothesis="H3")
+    direct = PHReg(
+        spells["days"].to_numpy(float),
+        spells[["allied", "year"]].to_numpy(float),
+        status=spells["event"].to_numpy(float),
+        ties="efron",
+    ).fit()
+    np.testing.assert_allclose(table["coef"], direct.params, rtol=1e-10)
+    np.testing.assert_allclose(table["se"], direct.bse, rtol=1e-10)
+    np.testing.assert_allclose(table["p"], direct.pvalues, rtol=1e-10)
+    np.testing.assert_allclose(table["hr"], np.exp(direct.params), rtol=1e-10)
+    z = sps.norm.ppf(0.975)
+    assert r.estimate == pytest.approx(math.exp(direct.params[0]), rel=1e-10)
+    assert r.ci_low == pytest.approx(math.exp(direct.params[0] - z * direct.bse[0]), rel=1e-10)
+    assert r.ci_high == pytest.approx(math.exp(direct.params[0] + z * direct.bse[0]), rel=1e-10)
+    assert r.ci_low < r.estimate < r.ci_high
+    assert 1.4 < r.estimate < 3.0  # the true hazard ratio is exp(0.7) = 2.01
+    assert r.n == 200 and dict(r.extra)["n_events"] == int(spells["event"].sum())
+
+
+def test_cox_strata_cluster_and_report(spells):
+    table, r = rs.cox_ph(
+        spells, "days", "event", ["allied", "year"], strata="region", cluster="dyad", report="year"
+    )
+    direct = PHReg(
+        spells["days"].to_numpy(float),
+        spells[["allied", "year"]].to_numpy(float),
+        status=spells["event"].to_numpy(float),
+        strata=pd.factorize(spells["region"])[0],
+        ties="efron",
+    ).fit(groups=spells["dyad"].to_numpy())
+    np.testing.assert_allclose(table["coef"], direct.params, rtol=1e-10)
+    np.testing.assert_allclose(table["se"], direct.bse, rtol=1e-10)  # robust, by dyad
+    assert r.estimate == pytest.approx(math.exp(direct.params[1]), rel=1e-10)
+    assert r.ci_low < r.estimate < r.ci_high and r.n_clusters == 25
+    assert "stratified by region" in r.method and "clustered by dyad" in r.method
+
+
+def test_cox_errors(spells):
+    with pytest.raises(AnalysisError, match="report must be one of the covariates"):
+        rs.cox_ph(spells, "days", "event", ["allied"], report="year")
+    with pytest.raises(AnalysisError, match="constant: \\['k'\\]"):
+        rs.cox_ph(spells.assign(k=1.0), "days", "event", ["allied", "k"])
+    with pytest.raises(AnalysisError, match="must be numeric"):
+        rs.cox_ph(spells, "days", "event", ["region"])
+    with pytest.raises(AnalysisError, match="non-empty list"):
+        rs.cox_ph(spells, "days", "event", "allied")
+
+
+def test_ph_assumption_test_flags_a_time_varying_effect():
+    rng = np.random.default_rng(5)
+    n = 400
+    x = rng.random(n) < 0.5
+    # Weibull shape 0.5 (falling hazard) for x, shape 2 (rising) otherwise: the hazard ratio
+    # of x declines over time, which the residual correlation must flag with a negative rho.
+    t = rng.weibull(np.where(x, 0.5, 2.0))
+    df = pd.DataFrame({"t": t, "e": 1, "x": x, "noise": rng.normal(size=n)})
+    out = rs.ph_assumption_test(df, "t", "e", ["x", "noise"])
+    assert list(out.columns) == ["covariate", "rho", "p"]
+    assert list(out["covariate"]) == ["x", "noise"]
+    assert out.loc[0, "rho"] < -0.3 and out.loc[0, "p"] < 1e-6
+    assert abs(out.loc[1, "rho"]) < 0.15 and out.loc[1, "p"] > 0.01  # noise: proportional
+
+
+def test_ph_assumption_test_single_covariate_is_raw_residual_correlation(spells):
+    # With one covariate the scaling is affine, so rho equals the Pearson correlation of the
+    # raw PHReg Schoenfeld residuals with the rank of the event times.
+    out = rs.ph_assumption_test(spells, "days", "event", ["year"])
+    fit = PHReg(
+        spells["days"].to_numpy(float),
+        spells[["year"]].to_numpy(float),
+        status=spells["event"].to_numpy(float),
+        ties="efron",
+    ).fit()
+    resid = fit.schoenfeld_residuals[:, 0]
+    ok = ~np.isnan(resid)
+    expected = sps.pearsonr(sps.rankdata(spells["days"][ok]), resid[ok])
+    assert out.loc[0, "rho"] == pytest.approx(expected.statistic, abs=1e-10)
+    assert out.loc[0, "p"] == pytest.approx(expected.pvalue, abs=1e-10)
+
+
+# --------------------------------------------------------------------------- BH
+
+
+def test_bh_adjust_by_hand():
+    # Five non-missing p-values; ranked: 0.005 (1), 0.01 (2), 0.03 (3), 0.04 (4), 0.045 (5).
+    # p * m / rank: 0.025, 0.025, 0.05, 0.05, 0.045; running minimum from the top:
+    # 0.025, 0.025, 0.045, 0.045, 0.045 (the 0.05s are pulled down: monotone).
+    p = [0.01, 0.04, 0.03, 0.005, np.nan, 0.045]
+    expected = [0.025, 0.045, 0.045, 0.025, np.nan, 0.045]
+    np.testing.assert_allclose(rs.bh_adjust(p), expected, rtol=0, atol=1e-15)
+
+
+def test_bh_adjust_against_statsmodels():
+    rng = np.random.default_rng(9)
+    p = np.concatenate([rng.uniform(size=30), rng.uniform(0, 0.01, 10), [1.0, 0.0]])
+    ours = rs.bh_adjust(p)
+    np.testing.assert_allclose(ours, multipletests(p, method="fdr_bh")[1], rtol=0, atol=1e-15)
+    order = np.argsort(p)
+    assert np.all(np.diff(ours[order]) >= 0) and ours.max() <= 1.0 and np.all(ours >= p)
+
+
+def test_bh_adjust_edges():
+    assert rs.bh_adjust([]).shape == (0,)
+    assert np.isnan(rs.bh_adjust([np.nan, np.nan])).all()
+    with pytest.raises(AnalysisError, match=r"must lie in \[0, 1\]"):
+        rs.bh_adjust([0.2, 1.5])
+
+
+def test_analysis_error_is_a_research_error():
+    with pytest.raises(ResearchError):
+        rs.bh_adjust([-0.1])
