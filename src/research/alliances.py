@@ -33,10 +33,69 @@ def active_spells(members: pd.DataFrame, on: pd.Timestamp) -> pd.DataFrame:
     return members[started & not_ended & (members["status"] == "active")]
 
 
-def _defense_ids(alliances: pd.DataFrame) -> frozenset[str]:
-    return frozenset(
-        alliances.loc[alliances["obligations"].map(lambda o: DEFENSE in o), "alliance_id"]
-    )
+class Memberships:
+    """An index of the active spells for fast repeated look-ups (one per exchange and side).
+
+    Parameters
+    ----------
+    members, alliances : DataFrame
+        The ``alliance_members`` and ``alliances`` tables of a loaded dataset.
+
+    Examples
+    --------
+    >>> idx = Memberships(ds.alliance_members, ds.alliances)  # doctest: +SKIP
+    >>> idx.covariates("TUR", pd.Timestamp("2014-09-20"))["nato"]  # doctest: +SKIP
+    True
+    """
+
+    def __init__(self, members: pd.DataFrame, alliances: pd.DataFrame) -> None:
+        active = members[members["status"] == "active"]
+        self._spells = [
+            (a, p, s, None if pd.isna(e) else e)
+            for a, p, s, e in zip(
+                active["alliance_id"], active["party_id"], active["start_date"], active["end_date"]
+            )
+        ]
+        self.defense = frozenset(
+            alliances.loc[alliances["obligations"].map(lambda o: DEFENSE in o), "alliance_id"]
+        )
+
+    def _in_force(self, on: pd.Timestamp):
+        return [(a, p) for a, p, s, e in self._spells if s <= on and (e is None or e > on)]
+
+    def memberships(self, party: str, on: pd.Timestamp) -> frozenset[str]:
+        """The alliances a party belongs to on a date."""
+        return frozenset(a for a, p in self._in_force(pd.Timestamp(on)) if p == party)
+
+    def allies(
+        self, party: str, on: pd.Timestamp, within: Iterable[str] | None = None
+    ) -> frozenset[str]:
+        """Parties sharing at least one alliance (optionally only those in ``within``)."""
+        spells = self._in_force(pd.Timestamp(on))
+        mine = {a for a, p in spells if p == party}
+        if within is not None:
+            mine &= set(within)
+        return frozenset(p for a, p in spells if a in mine) - {party}
+
+    def covariates(self, party: str, on: pd.Timestamp) -> dict[str, object]:
+        """Alliance covariates of one party on one date.
+
+        Returns
+        -------
+        dict
+            ``defense_pact`` (member of an alliance with a defense obligation),
+            ``any_alliance``, ``nato``, ``major_power_ally`` (shares a defense pact with a
+            major power other than itself) and ``n_allies`` (distinct parties sharing any
+            alliance).
+        """
+        mine = self.memberships(party, on)
+        return {
+            "defense_pact": bool(mine & self.defense),
+            "any_alliance": bool(mine),
+            "nato": NATO in mine,
+            "major_power_ally": bool(self.allies(party, on, within=self.defense) & MAJOR_POWERS),
+            "n_allies": len(self.allies(party, on)),
+        }
 
 
 def memberships(members: pd.DataFrame, party: str, on: pd.Timestamp) -> frozenset[str]:
@@ -65,25 +124,8 @@ def share_alliance(members: pd.DataFrame, a: str, b: str, on: pd.Timestamp) -> b
 def party_covariates(
     members: pd.DataFrame, alliances: pd.DataFrame, party: str, on: pd.Timestamp
 ) -> dict[str, object]:
-    """Alliance covariates of one party on one date.
-
-    Returns
-    -------
-    dict
-        ``defense_pact`` (member of an alliance with a defense obligation), ``any_alliance``,
-        ``nato``, ``major_power_ally`` (shares a defense pact with a major power other than
-        itself) and ``n_allies`` (distinct parties sharing any alliance).
-    """
-    defense = _defense_ids(alliances)
-    mine = memberships(members, party, on)
-    defense_allies = allies(members, party, on, within=defense)
-    return {
-        "defense_pact": bool(mine & defense),
-        "any_alliance": bool(mine),
-        "nato": NATO in mine,
-        "major_power_ally": bool(defense_allies & MAJOR_POWERS),
-        "n_allies": len(allies(members, party, on)),
-    }
+    """Alliance covariates of one party on one date (see :meth:`Memberships.covariates`)."""
+    return Memberships(members, alliances).covariates(party, on)
 
 
 def is_allied(covariates: dict[str, object], definition: str) -> bool:

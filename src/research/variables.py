@@ -99,19 +99,17 @@ def side_parties(ds: Dataset) -> dict[tuple[str, str], tuple[str, ...]]:
     return out
 
 
-def _side_covariates(ds: Dataset, parties: tuple[str, ...], on: pd.Timestamp) -> dict:
-    covs = [
-        al.party_covariates(ds.tables["alliance_members"], ds.tables["alliances"], p, on)
-        for p in parties
-    ]
-    return {k: (max(c[k] for c in covs)) for k in COVARIATES}
+def _side_covariates(index: al.Memberships, parties: tuple[str, ...], on: pd.Timestamp) -> dict:
+    """A side with several states is allied when any of them is (n_allies: the most)."""
+    covs = [index.covariates(p, on) for p in parties]
+    return {k: max(c[k] for c in covs) for k in COVARIATES}
 
 
 def alliance_covariates(ds: Dataset, exchanges: pd.DataFrame) -> pd.DataFrame:
     """Add each side's alliance covariates on the exchange date, whether the sides share an
     alliance, and whether a mediator is allied to side A or to side B."""
     out = exchanges.copy()
-    members = ds.tables["alliance_members"]
+    index = al.Memberships(ds.tables["alliance_members"], ds.tables["alliances"])
     sides = side_parties(ds)
     rows = []
     for row in out.itertuples():
@@ -119,18 +117,16 @@ def alliance_covariates(ds: Dataset, exchanges: pd.DataFrame) -> pd.DataFrame:
         rec = {}
         for side in SIDES:
             parties = sides.get((row.exchange_id, side), (getattr(row, f"side_{side}"),))
-            for k, v in _side_covariates(ds, parties, on).items():
+            for k, v in _side_covariates(index, parties, on).items():
                 rec[f"{k}_{side}"] = v
         rec["shared_alliance"] = any(
-            al.share_alliance(members, x, y, on)
+            y in index.allies(x, on)
             for x in sides.get((row.exchange_id, "a"), ())
             for y in sides.get((row.exchange_id, "b"), ())
         )
         for side in SIDES:
             lead = getattr(row, f"side_{side}")
-            rec[f"mediator_allied_{side}"] = any(
-                al.share_alliance(members, m, lead, on) for m in row.mediators
-            )
+            rec[f"mediator_allied_{side}"] = any(lead in index.allies(m, on) for m in row.mediators)
         rows.append(rec)
     return pd.concat([out, pd.DataFrame(rows, index=out.index)], axis=1)
 
@@ -220,13 +216,22 @@ def captivity_durations(ds: Dataset) -> pd.DataFrame:
     out["event"] = (out["outcome"].astype("object") == "exchanged").astype(int)
     out["cause"] = out["outcome"].astype("object").map(COMPETING).astype(int)
     out["censored_at_cutoff"] = out["outcome"].astype("object") == "still_held"
-    members, alliances = ds.tables["alliance_members"], ds.tables["alliances"]
+    index = al.Memberships(ds.tables["alliance_members"], ds.tables["alliances"])
     for role in ("home", "holder"):
         covs = [
-            al.party_covariates(members, alliances, p, d)
+            index.covariates(p, d) if pd.notna(d) else dict.fromkeys(COVARIATES)
             for p, d in zip(out[role], out["detained_since"])
         ]
         for k in COVARIATES:
             out[f"{k}_{role}"] = [c[k] for c in covs]
     out["year"] = out["detained_since"].dt.year
     return out
+
+
+def missingness(frame: pd.DataFrame) -> pd.DataFrame:
+    """Missing values by field: count and share, most missing first."""
+    missing = frame.isna().sum()
+    if "mediators" in frame:  # an empty list is "none reported", not missing
+        missing["mediators"] = 0
+    out = pd.DataFrame({"missing": missing, "share": missing / max(len(frame), 1)})
+    return out.sort_values("missing", ascending=False).rename_axis("field").reset_index()
