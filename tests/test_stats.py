@@ -576,3 +576,59 @@ def test_bh_adjust_edges():
 def test_analysis_error_is_a_research_error():
     with pytest.raises(ResearchError):
         rs.bh_adjust([-0.1])
+
+
+# --------------------------------------------------------------------------- sign-flip test
+
+
+def test_signflip_exact_matches_enumeration_by_hand():
+    # values 1, 2, -0.5: mean 2.5/3. The 8 sign patterns give |sums| of
+    # 3.5, 2.5, 1.5, 0.5 (each twice: +/-); |sum| >= 2.5 in 4 of 8, so p = 0.5.
+    df = pd.DataFrame({"y": [1.0, 2.0, -0.5]})
+    res = rs.signflip_test(df, "y")
+    assert res.estimate == pytest.approx(2.5 / 3)
+    assert res.p == pytest.approx(0.5)
+    assert "exact over 8" in res.method
+
+
+def test_signflip_by_cluster_flips_whole_clusters():
+    # clusters: a = {1, 1}, b = {3}: sums 2 and 3, total n = 3. Patterns: 5, -1, 1, -5;
+    # |.| >= 5 in 2 of 4, p = 0.5.
+    df = pd.DataFrame({"y": [1.0, 1.0, 3.0], "g": ["a", "a", "b"]})
+    res = rs.signflip_test(df, "y", cluster="g")
+    assert res.p == pytest.approx(0.5) and res.n == 3 and res.n_clusters == 2
+
+
+def test_signflip_monte_carlo_is_deterministic_and_close_to_exact(rng):
+    df = pd.DataFrame({"y": rng.normal(0.4, 1.0, size=16)})
+    exact = rs.signflip_test(df, "y", n_resamples=2**16)
+    mc1 = rs.signflip_test(df, "y", n_resamples=4000, seed=1)
+    mc2 = rs.signflip_test(df, "y", n_resamples=4000, seed=1)
+    assert mc1 == mc2
+    assert abs(mc1.p - exact.p) < 0.03
+
+
+def test_signflip_needs_two_units():
+    with pytest.raises(AnalysisError, match="at least two units; got 1"):
+        rs.signflip_test(pd.DataFrame({"y": [1.0]}), "y")
+
+
+def test_cox_clustered_se_with_a_spell_censored_before_the_first_event():
+    # statsmodels' fit(groups=...) gives NaN here; its score residual is 0 by definition, so
+    # the clustered SE must be finite and equal statsmodels' when that spell is dropped
+    # (a spell censored before any event adds nothing to the partial likelihood or score).
+    df = pd.DataFrame(
+        {
+            "t": [1.0, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+            "e": [0, 1, 1, 0, 1, 1, 0, 1, 1, 0],
+            "x": [1.0, 0, 1, 1, 0, 1, 0, 0, 1, 0],
+            "g": ["a", "a", "b", "b", "c", "c", "d", "d", "e", "e"],
+        }
+    )
+    _, res = rs.cox_ph(df, "t", "e", ["x"], cluster="g")
+    assert np.isfinite(res.ci_low) and np.isfinite(res.p)
+    rest = df.iloc[1:]
+    direct = PHReg(rest["t"], rest[["x"]], status=rest["e"], ties="efron").fit(
+        groups=pd.factorize(rest["g"])[0]
+    )
+    assert dict(res.extra)["se_log_hr"] == pytest.approx(float(direct.bse[0]), rel=1e-8)

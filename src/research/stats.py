@@ -799,11 +799,29 @@ def _cox_fit(df, duration, event, covariates, strata=None, cluster=None):
         raise AnalysisError(f"Cox regression needs events and varying covariates; constant: {flat}")
     strata_codes = pd.factorize(data[strata])[0] if strata else None
     model = PHReg(t, x, status=e.astype(float), strata=strata_codes, ties="efron")
-    groups = None
+    fit = model.fit()
     if cluster:
         groups = pd.factorize(data[cluster])[0]
         _n_clusters_ok(len(np.unique(groups)), cluster)
-    return model.fit(groups=groups), data
+        fit.cov_params_default = _lin_wei_cov(model, fit, t, e, groups)
+    return fit, data
+
+
+def _lin_wei_cov(model, fit, t: np.ndarray, e: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Lin & Wei (1989) cluster-robust covariance, V (sum_g U_g U_g') V.
+
+    statsmodels' own ``fit(groups=...)`` returns NaN when a spell is censored before the first
+    event: its score residual is undefined there (an empty sum), and is 0 by definition.
+    """
+    scores = model.score_residuals(fit.params)
+    early = t < t[e.astype(bool)].min()
+    bad = np.isnan(scores).any(axis=1)
+    if (bad & ~early).any():
+        raise AnalysisError("Cox score residuals are undefined for spells after the first event")
+    scores = np.where(bad[:, None], 0.0, scores)
+    per_cluster = np.vstack([scores[groups == g].sum(axis=0) for g in np.unique(groups)])
+    naive = np.asarray(fit.normalized_cov_params)
+    return naive @ (per_cluster.T @ per_cluster) @ naive
 
 
 def cox_ph(
@@ -985,3 +1003,77 @@ def bh_adjust(pvalues: Any) -> np.ndarray:
     adjusted[order] = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
     out[ok] = adjusted
     return out
+
+
+# --------------------------------------------------------------------------- sign-flip test
+
+
+def _flip_units(df: pd.DataFrame, outcome: str, cluster: str | None):
+    data = _complete(df, [outcome, cluster])
+    values = _numeric(data[outcome], outcome)
+    if cluster is None:
+        return values, np.ones_like(values), len(values), None
+    codes, _ = pd.factorize(data[cluster])
+    sums = np.bincount(codes, weights=values)
+    counts = np.bincount(codes).astype(float)
+    return sums, counts, len(values), len(sums)
+
+
+def signflip_test(
+    df: pd.DataFrame,
+    outcome: str,
+    cluster: str | None = None,
+    n_resamples: int = 9999,
+    seed: int = 0,
+    *,
+    name: str = "",
+    hypothesis: str = "",
+) -> Result:
+    """Mean of ``outcome`` with a two-sided sign-flip randomization p-value for mean = 0.
+
+    Under H0 the outcome is symmetric about zero, so flipping the sign of each unit is as
+    likely as not (the orientation test for a log ratio: who is "side A" carries no
+    information). With ``cluster``, whole clusters flip together, which respects dependence
+    within dyads. When 2**units <= ``n_resamples`` every flip pattern is enumerated and the
+    p-value is exact; otherwise ``n_resamples`` random patterns give p = (count+1)/(n+1).
+
+    Returns
+    -------
+    Result
+        ``estimate`` is the row-level mean; no CI (use :func:`bootstrap_ci`).
+
+    Raises
+    ------
+    AnalysisError
+        With fewer than two units.
+    """
+    sums, counts, n, n_clusters = _flip_units(df, outcome, cluster)
+    units = len(sums)
+    if units < 2:
+        raise AnalysisError(f"signflip_test needs at least two units; got {units}")
+    total = counts.sum()
+    observed = sums.sum() / total
+    tol = 1e-12 * max(1.0, abs(observed))
+    if 2**units <= n_resamples:
+        signs = 1 - 2 * ((np.arange(2**units)[:, None] >> np.arange(units)) & 1)
+        stats_ = signs @ sums / total
+        p = float(np.mean(np.abs(stats_) >= abs(observed) - tol))
+        how = f"exact over {2**units} sign patterns"
+    else:
+        rng = np.random.default_rng(seed)
+        signs = rng.choice([-1.0, 1.0], size=(n_resamples, units))
+        stats_ = signs @ sums / total
+        p = float((np.sum(np.abs(stats_) >= abs(observed) - tol) + 1) / (n_resamples + 1))
+        how = f"{n_resamples} random sign patterns, seed {seed}"
+    unit = f"clusters of {cluster}" if cluster else "rows"
+    return Result(
+        name or f"mean {outcome}",
+        float(observed),
+        None,
+        None,
+        p,
+        n,
+        n_clusters,
+        f"sign-flip randomization test ({how}; flips {unit})",
+        hypothesis,
+    )
