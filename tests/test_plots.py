@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+
 import matplotlib as mpl
 import matplotlib.colors as mcolors
 import numpy as np
@@ -139,10 +141,16 @@ def test_save_default_folder_from_environment(tmp_path, monkeypatch, exchanges):
     assert plots.save(fig, "ctx")[1] == tmp_path / "env-figs" / "ctx.svg"
     monkeypatch.delenv(plots.FIGURES_ENV)
     monkeypatch.chdir(tmp_path)
-    paths = plots.save(fig, "ctx")
-    assert (
-        paths[0] == plots.figures_dir() / "ctx.png" and (tmp_path / "figures" / "ctx.png").exists()
-    )
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    tempfile.tempdir = None  # re-read TMPDIR
+    try:
+        paths = plots.save(fig, "ctx")
+    finally:
+        tempfile.tempdir = None
+    # interactive (no engine): a temp folder, never the working directory (the repository)
+    assert paths[0] == tmp_path / "tmp" / "research-figures" / "ctx.png"
+    assert paths[0].exists() and not (tmp_path / "figures").exists()
 
 
 def test_save_as_saves_the_figure(tmp_path, km_by_group):
@@ -263,3 +271,21 @@ def test_figure_functions_do_not_change_global_style(exchanges):
 def test_figure_errors(exchanges, call, message):
     with pytest.raises(AnalysisError, match=message):
         call(exchanges)
+
+
+def test_strip_by_group_labels_groups_with_their_n(tmp_path):
+    df = pd.DataFrame({"g": ["a", "a", "b", "b", "b"], "v": [1.0, 2.0, 3.0, None, 5.0]})
+    fig = plots.strip_by_group(
+        df,
+        "g",
+        "v",
+        title="T",
+        xlabel="group",
+        ylabel="value (units)",
+        save_as="strip",
+        outdir=tmp_path,
+    )
+    ax = fig.axes[0]
+    assert ax.get_title() == "T" and ax.get_ylabel() == "value (units)"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a\n(n = 2)", "b\n(n = 2)"]
+    assert (tmp_path / "strip.png").exists() and (tmp_path / "strip.svg").exists()

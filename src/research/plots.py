@@ -13,8 +13,10 @@ element ids are stable), and the PNG has no software stamp.
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -91,9 +93,11 @@ def _slug(name: str) -> str:
 
 
 def figures_dir(outdir: str | Path | None = None) -> Path:
-    """The folder figures are saved in: ``outdir``, else ``$RESEARCH_FIGURES_DIR``, else
-    ``figures`` under the current working directory."""
-    return Path(outdir or os.environ.get(FIGURES_ENV) or "figures")
+    """The folder figures are saved in: ``outdir``, else ``$RESEARCH_FIGURES_DIR`` (set by the
+    engine to the run's ``figures/``), else a ``research-figures`` folder in the system's temp
+    directory, so a notebook run interactively never writes into the repository."""
+    default = Path(tempfile.gettempdir()) / "research-figures"
+    return Path(outdir or os.environ.get(FIGURES_ENV) or default)
 
 
 def _freeze_layout(fig: Figure) -> None:
@@ -532,3 +536,53 @@ def bar_counts(
         ax.bar_label(ax.containers[0], padding=3)
         ax.set(title=title, xlabel="rows (count)", ylabel=label or col)
     return _finish(fig, save_as, outdir)
+
+
+def strip_by_group(
+    df: pd.DataFrame,
+    group: str,
+    value: str,
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    save_as: str | None = None,
+    outdir: str | Path | None = None,
+) -> Figure:
+    """Every observation as a point per group, over a box of its quartiles.
+
+    Small samples are shown whole rather than summarised away.
+    """
+    _require_columns(df, [group, value])
+    data = df[[group, value]].dropna().astype({group: str, value: float})
+    with _house_style():
+        fig = _new_figure((6.4, 4.0))
+        ax = fig.subplots()
+        order = sorted(data[group].unique())
+        sns.boxplot(
+            data=data,
+            x=group,
+            y=value,
+            order=order,
+            ax=ax,
+            color="0.9",
+            showfliers=False,
+            width=0.5,
+        )
+        sns.stripplot(
+            data=data, x=group, y=value, order=order, ax=ax, alpha=0.7, jitter=0.2, size=4
+        )
+        counts = data[group].value_counts()
+        ax.set_xticks(range(len(order)), [f"{g}\n(n = {counts[g]})" for g in order])
+        ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    return _finish(fig, save_as, outdir)
+
+
+def show(fig: Figure):
+    """Display a figure inline as PNG, the same under JupyterLab and under the engine (whose
+    kernels use the non-interactive Agg backend, where a bare figure would print as text)."""
+    from IPython.display import Image
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    return Image(data=buffer.getvalue(), format="png")
