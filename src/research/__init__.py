@@ -23,6 +23,8 @@ _EXPORTS = {
     "captivity_durations": "variables",
     "exchange_ratio": "variables",
     "time_to_deal": "variables",
+    "missingness": "variables",
+    "Memberships": "alliances",
     "party_covariates": "alliances",
     "share_alliance": "alliances",
     "DEFINITIONS": "alliances",
@@ -31,6 +33,7 @@ _EXPORTS = {
     "plots": None,
     "alliances": None,
     "variables": None,
+    "hypotheses": None,
 }
 
 __all__ = sorted(_EXPORTS)

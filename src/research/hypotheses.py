@@ -1,0 +1,437 @@
+"""The analyses behind the hypotheses, shared by the notebooks and the specification curve.
+
+Unit of analysis for ratios and time-to-deal is the **deal** (the tranches of one agreement
+summed), because a tranche's ratio is not a bargain (Shalit's second tranche returned no one).
+Inference is clustered by **dyad**: Russia–Ukraine alone contributes dozens of deals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from . import alliances as al
+from . import stats
+from .exceptions import AnalysisError
+
+ERAS = ("cold_war", "post_cold_war", "since_2022")
+#: A deal is a mass repatriation when each side released at least this many living persons
+#: (the Korean, Iran–Iraq and Russia–Ukraine general exchanges), not a bargain over a few.
+MASS_THRESHOLD = 500
+
+
+# ---------------------------------------------------------------- deals
+
+
+def deals(frame: pd.DataFrame, include_bodies: bool = False) -> pd.DataFrame:
+    """Aggregate the analysis frame's tranches into deals.
+
+    Counts are summed over tranches (a tranche with an unknown count adds nothing; see
+    ``counts_complete``). Alliance covariates, context and dates are those of the first
+    tranche, when the deal was struck. ``log_ratio_a`` is log(released by A / released by B),
+    with bodies added to both sides when ``include_bodies``.
+    """
+    f = frame.sort_values(["exchange_date", "exchange_id"])
+    g = f.groupby("deal_id", sort=False, observed=True)
+    out = g.first()
+    for col in ("released_by_a", "released_by_b", "bodies_by_a", "bodies_by_b"):
+        out[col] = g[col].sum(min_count=1)
+    out["n_tranches"] = g.size()
+    out["counts_complete"] = g.apply(
+        lambda d: bool(d["released_by_a"].notna().all() and d["released_by_b"].notna().all()),
+        include_groups=False,
+    )
+    out["multilateral"] = g["format"].agg(lambda s: (s.astype(object) == "multilateral").any())
+    out["mediated"] = g["mediated"].any()
+    out["humanitarian"] = g["humanitarian_mediator"].any()
+    for side in ("a", "b"):
+        out[f"mediator_allied_{side}"] = g[f"mediator_allied_{side}"].any()
+    out["confidence"] = g["confidence"].min()
+    out["last_date"] = g["exchange_date"].max()
+    a = out["released_by_a"].astype("Float64")
+    b = out["released_by_b"].astype("Float64")
+    if include_bodies:
+        a = a + out["bodies_by_a"].astype("Float64").fillna(0)
+        b = b + out["bodies_by_b"].astype("Float64").fillna(0)
+    valid = (a > 0) & (b > 0)
+    out["log_ratio_a"] = np.log((a / b).where(valid).astype("float64"))
+    out["abs_log_ratio"] = out["log_ratio_a"].abs()
+    out["min_released"] = pd.concat([a, b], axis=1).min(axis=1).astype("float64")
+    ttd = out[["ttd_a", "ttd_b"]].astype("float64")
+    out["ttd"] = ttd.max(axis=1)  # the deal closed when its last headline captive came home
+    out["log_ttd"] = np.log1p(out["ttd"])
+    return out.reset_index()
+
+
+def filter_deals(
+    d: pd.DataFrame,
+    *,
+    start_year: int = 1945,
+    end_year: int = 2100,
+    state_parties_only: bool = False,
+    exclude_mass_repatriations: bool = False,
+    min_confidence: str = "low",
+) -> pd.DataFrame:
+    """The sample restrictions that notebook parameters choose."""
+    levels = list(d["confidence"].cat.categories)
+    if min_confidence not in levels:
+        raise AnalysisError(f"min_confidence must be one of {levels}; not {min_confidence!r}")
+    keep = d["year"].between(start_year, end_year)
+    keep &= d["confidence"] >= min_confidence
+    if state_parties_only:
+        keep &= d["both_states"]
+    if exclude_mass_repatriations:
+        keep &= ~(d["min_released"] >= MASS_THRESHOLD)
+    return d[keep].copy()
+
+
+# ---------------------------------------------------------------- H1: the exchange ratio
+
+
+def orient(d: pd.DataFrame, definition: str) -> pd.DataFrame:
+    """Orient each deal from the allied side's view; keep allied-versus-non-allied deals.
+
+    ``log_ratio_allied`` = log(released by the allied side / released by the other). H1
+    predicts it below 0: an allied state releases fewer prisoners per captive returned.
+    """
+    if definition not in al.DEFINITIONS:
+        raise AnalysisError(
+            f"alliance_definition must be one of {list(al.DEFINITIONS)}; not {definition!r}"
+        )
+    a = d[f"{definition}_a"].astype(bool)
+    b = d[f"{definition}_b"].astype(bool)
+    out = d[a != b].copy()
+    flip = ~a[a != b]
+    out["log_ratio_allied"] = out["log_ratio_a"].where(~flip, -out["log_ratio_a"])
+    out["allied_side"] = out["side_a"].where(~flip, out["side_b"])
+    out["other_side"] = out["side_b"].where(~flip, out["side_a"])
+    out["nonstate_opponent"] = out["state_vs_nonstate"].astype(bool)
+    return out.dropna(subset=["log_ratio_allied"])
+
+
+def _centered_controls(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Centered dummies for the H1 controls, dropping any with no variation.
+
+    Centering makes the intercept the adjusted mean log ratio at the sample's average
+    covariates, so the intercept is the H1 estimate with or without controls.
+    """
+    raw = pd.DataFrame(index=df.index)
+    raw["nonstate_opponent"] = df["nonstate_opponent"].astype(float)
+    context = df["conflict_context"].astype(object)
+    raw["civil_war"] = (context == "civil_war").astype(float)
+    raw["no_war"] = (context == "no_war").astype(float)
+    era = df["era"].astype(object)
+    raw["post_cold_war"] = (era == "post_cold_war").astype(float)
+    raw["since_2022"] = (era == "since_2022").astype(float)
+    raw["mediated"] = df["mediated"].astype(float)
+    kept = [c for c in raw if raw[c].nunique() > 1]
+    return (raw[kept] - raw[kept].mean()).add_prefix("c_"), [f"c_{c}" for c in kept]
+
+
+def h1_estimates(
+    sample: pd.DataFrame, n_resamples: int = 2000, seed: int = 0
+) -> dict[str, stats.Result]:
+    """H1 on an oriented sample: adjusted and plain OLS (SE clustered by dyad), a cluster
+    sign-flip randomization test, and a cluster-bootstrap CI of the mean log ratio."""
+    if len(sample) < 3 or sample["dyad"].nunique() < 3:
+        raise AnalysisError(
+            f"H1 needs at least 3 deals in 3 dyads with one allied side; got {len(sample)} deals "
+            f"in {sample['dyad'].nunique()} dyads (relax the sample or the alliance definition)"
+        )
+    controls, names = _centered_controls(sample)
+    data = pd.concat(
+        [
+            sample[["log_ratio_allied", "dyad"]].reset_index(drop=True),
+            controls.reset_index(drop=True),
+        ],
+        axis=1,
+    )
+    rhs = " + ".join(names) if names else "1"
+    out = {
+        "ols_adjusted": stats.ols_clustered(
+            data,
+            f"log_ratio_allied ~ {rhs}",
+            "Intercept",
+            "dyad",
+            name="adjusted mean log ratio, allied side",
+            hypothesis="H1",
+        ),
+        "ols_plain": stats.ols_clustered(
+            data,
+            "log_ratio_allied ~ 1",
+            "Intercept",
+            "dyad",
+            name="mean log ratio, allied side",
+            hypothesis="H1",
+        ),
+        "signflip": stats.signflip_test(
+            data,
+            "log_ratio_allied",
+            cluster="dyad",
+            n_resamples=max(n_resamples, 999),
+            seed=seed,
+            name="mean log ratio, sign-flip",
+            hypothesis="H1",
+        ),
+        "bootstrap": stats.bootstrap_ci(
+            data,
+            lambda x: float(x["log_ratio_allied"].mean()),
+            n_resamples=n_resamples,
+            seed=seed,
+            cluster="dyad",
+            name="mean log ratio, cluster bootstrap",
+            hypothesis="H1",
+        ),
+    }
+    return out
+
+
+# ---------------------------------------------------------------- H2: time to deal
+
+
+SPELL_CONTROLS = ("holder_nonstate", "civilians", "group_spell", "post_cold_war")
+
+
+def spells(
+    durations: pd.DataFrame, definition: str, kinds: Mapping[str, str], bound: str = "days"
+) -> pd.DataFrame:
+    """Captivity spells ready for survival analysis under one alliance definition.
+
+    ``allied_home`` is the home state's alliance status on the detention start. ``bound``
+    chooses the point duration (``days``) or its ``days_lower``/``days_upper`` bound.
+    Spells with no detention start are left out; spells of zero days count as half a day.
+    """
+    if bound not in ("days", "days_lower", "days_upper"):
+        raise AnalysisError(f"bound must be days, days_lower or days_upper; not {bound!r}")
+    s = durations.dropna(subset=[bound]).copy()
+    s["duration"] = s[bound].astype(float).clip(lower=0.5)
+    s["allied_home"] = s[f"{definition}_home"].astype(bool)
+    s["holder_nonstate"] = s["holder"].map(lambda p: kinds.get(p) != "state")
+    s["civilians"] = s["captive_kind"].astype(object) == "civilians"
+    s["group_spell"] = ~(s["n_captives"].astype("Float64") == 1).fillna(False).astype(bool)
+    s["post_cold_war"] = s["year"] >= 1992
+    s["dyad"] = ["-".join(sorted((h, o))) for h, o in zip(s["holder"], s["home"])]
+    return s
+
+
+def h2_estimates(s: pd.DataFrame) -> dict[str, object]:
+    """H2: Kaplan–Meier by alliance status, log-rank, medians, and a Cox model with controls
+    (SE clustered by dyad) with its proportional-hazards check. Exchange is the event;
+    other endings are censored at their end date, still-held spells at the cutoff."""
+    groups = s["allied_home"].map({True: "allied home state", False: "non-allied home state"})
+    if groups.nunique() < 2:
+        raise AnalysisError("H2 needs spells of both allied and non-allied home states")
+    km = {
+        g: stats.kaplan_meier(s.loc[groups == g, "duration"], s.loc[groups == g, "event"])
+        for g in sorted(groups.unique())
+    }
+    medians = {
+        g: stats.km_median(s.loc[groups == g, "duration"], s.loc[groups == g, "event"]) for g in km
+    }
+    logrank = stats.logrank_test(
+        s["duration"], s["event"], groups, name="log-rank, allied vs non-allied", hypothesis="H2"
+    )
+    covs = ["allied_home"] + [c for c in SPELL_CONTROLS if s[c].nunique() > 1]
+    data = s[["duration", "event", "dyad", *covs]].copy()
+    data[covs] = data[covs].astype(float)
+    table, cox = stats.cox_ph(
+        data,
+        "duration",
+        "event",
+        covs,
+        cluster="dyad",
+        report="allied_home",
+        name="hazard ratio of exchange, allied home",
+        hypothesis="H2",
+    )
+    ph = stats.ph_assumption_test(data, "duration", "event", covs)
+    return {
+        "km": km,
+        "medians": medians,
+        "logrank": logrank,
+        "cox": cox,
+        "cox_table": table,
+        "ph": ph,
+        "n": len(s),
+        "events": int(s["event"].sum()),
+    }
+
+
+# ---------------------------------------------------------------- H3 and H4: format, mediation
+
+
+def _ols(df: pd.DataFrame, outcome: str, term: str, rhs: str, name: str, hyp: str):
+    data = df[[outcome, "dyad", *rhs.split(" + ")]].dropna().copy()
+    for c in rhs.split(" + "):
+        data[c] = data[c].astype(float)
+    return stats.ols_clustered(data, f"{outcome} ~ {rhs}", term, "dyad", name=name, hypothesis=hyp)
+
+
+def h3_estimates(d: pd.DataFrame) -> dict[str, stats.Result]:
+    """H3: multilateral deals give more balanced ratios (smaller |log ratio|) and close slower
+    than bilateral ones (log of 1 + days to deal). OLS, SE clustered by dyad."""
+    if d["multilateral"].nunique() < 2:
+        raise AnalysisError("H3 needs both bilateral and multilateral deals in the sample")
+    return {
+        "balance": _ols(
+            d,
+            "abs_log_ratio",
+            "multilateral",
+            "multilateral",
+            "multilateral minus bilateral |log ratio|",
+            "H3",
+        ),
+        "speed": _ols(
+            d,
+            "log_ttd",
+            "multilateral",
+            "multilateral",
+            "multilateral minus bilateral log(1 + days to deal)",
+            "H3",
+        ),
+    }
+
+
+def h4_estimates(d: pd.DataFrame, n_resamples: int = 2000, seed: int = 0) -> dict:
+    """H4: mediation and humanitarian bodies shift the terms and the time.
+
+    ``balance``/``speed``: |log ratio| and log(1 + days) on mediated and humanitarian
+    (OLS, SE clustered by dyad). ``ally_terms``: where the mediator is allied to exactly one
+    side, the log ratio seen from that side (below 0: the mediator's ally releases fewer per
+    captive returned), with a cluster sign-flip test and a cluster-bootstrap CI.
+    """
+    out = {
+        "balance_mediated": _ols(
+            d,
+            "abs_log_ratio",
+            "mediated",
+            "mediated + humanitarian",
+            "mediated minus unmediated |log ratio|",
+            "H4",
+        ),
+        "balance_humanitarian": _ols(
+            d,
+            "abs_log_ratio",
+            "humanitarian",
+            "mediated + humanitarian",
+            "humanitarian body vs other mediation, |log ratio|",
+            "H4",
+        ),
+        "speed_mediated": _ols(
+            d,
+            "log_ttd",
+            "mediated",
+            "mediated + humanitarian",
+            "mediated minus unmediated log(1 + days)",
+            "H4",
+        ),
+    }
+    one = d[d["mediator_allied_a"] != d["mediator_allied_b"]].dropna(subset=["log_ratio_a"])
+    one = one.assign(
+        log_ratio_ally=one["log_ratio_a"].where(one["mediator_allied_a"], -one["log_ratio_a"])
+    )
+    if len(one) >= 3 and one["dyad"].nunique() >= 2:
+        out["ally_signflip"] = stats.signflip_test(
+            one,
+            "log_ratio_ally",
+            cluster="dyad",
+            n_resamples=max(n_resamples, 999),
+            seed=seed,
+            name="log ratio of the mediator's ally",
+            hypothesis="H4",
+        )
+        out["ally_bootstrap"] = stats.bootstrap_ci(
+            one,
+            lambda x: float(x["log_ratio_ally"].mean()),
+            n_resamples=n_resamples,
+            seed=seed,
+            cluster="dyad",
+            name="log ratio of the mediator's ally, bootstrap",
+            hypothesis="H4",
+        )
+    out["ally_sample"] = one
+    return out
+
+
+# ---------------------------------------------------------------- the specification curve
+
+
+def h1_specifications(frame: pd.DataFrame) -> pd.DataFrame:
+    """H1 across alliance definitions, bodies, samples and estimators, computed in-process."""
+    rows = []
+    for bodies in (False, True):
+        d = deals(frame, include_bodies=bodies)
+        for definition in al.DEFINITIONS:
+            for mass in (False, True):
+                for states in (False, True):
+                    sample = orient(
+                        filter_deals(d, exclude_mass_repatriations=mass, state_parties_only=states),
+                        definition,
+                    )
+                    if len(sample) < 3 or sample["dyad"].nunique() < 3:
+                        continue
+                    res = h1_estimates(sample, n_resamples=200, seed=0)
+                    for est in ("ols_adjusted", "ols_plain"):
+                        r = res[est]
+                        rows.append(
+                            {
+                                "hypothesis": "H1",
+                                "definition": definition,
+                                "bodies": bodies,
+                                "exclude_mass": mass,
+                                "states_only": states,
+                                "estimator": est,
+                                "estimate": r.estimate,
+                                "ci_low": r.ci_low,
+                                "ci_high": r.ci_high,
+                                "p": r.p,
+                                "n": r.n,
+                                "clusters": r.n_clusters,
+                            }
+                        )
+    return pd.DataFrame(rows)
+
+
+def h2_specifications(durations: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
+    """H2 across alliance definitions, duration bounds and Cox specifications (log HR)."""
+    rows = []
+    for definition in al.DEFINITIONS:
+        for bound in ("days", "days_lower", "days_upper"):
+            s = spells(durations, definition, kinds, bound)
+            for controls in (True, False):
+                covs = ["allied_home"] + (
+                    [c for c in SPELL_CONTROLS if s[c].nunique() > 1] if controls else []
+                )
+                data = s[["duration", "event", "dyad", *covs]].copy()
+                data[covs] = data[covs].astype(float)
+                _, r = stats.cox_ph(
+                    data, "duration", "event", covs, cluster="dyad", report="allied_home"
+                )
+                x = dict(r.extra)
+                rows.append(
+                    {
+                        "hypothesis": "H2",
+                        "definition": definition,
+                        "bound": bound,
+                        "controls": controls,
+                        "estimate": x["log_hr"],
+                        "ci_low": np.log(r.ci_low),
+                        "ci_high": np.log(r.ci_high),
+                        "p": r.p,
+                        "n": r.n,
+                        "clusters": r.n_clusters,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def curve_summary(specs: pd.DataFrame, predicted_sign: int) -> dict[str, float]:
+    """Share of specifications with the predicted sign, and with it and p < 0.05."""
+    same = np.sign(specs["estimate"]) == predicted_sign
+    return {
+        "n_specs": len(specs),
+        "share_same_sign": float(same.mean()),
+        "share_same_sign_significant": float((same & (specs["p"] < 0.05)).mean()),
+    }
