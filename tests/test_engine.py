@@ -94,7 +94,7 @@ def test_failure_does_not_stop_the_batch_and_is_kept(project_factory):
     proc = research(project, "run", "-q", "-j", "2")
     assert proc.returncode == 1
     out = proc.stdout
-    assert "fail" in out and "cell 3" in out and "ValueError" in out
+    assert "fail" in out and "cell 4" in out and "ValueError" in out
     assert (project / "outputs/runs/ok/results.json").exists()
     kept = project / "outputs/failed/fail"
     nb = json.loads((kept / "notebook.ipynb").read_text())

@@ -248,13 +248,8 @@ def test_lab_serves_the_notebooks_and_runs_the_project_kernel(lab: Lab, package:
     assert left == [], "no process the test started is left"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.py declares lab_args with argparse.REMAINDER, which does not take arguments "
-    "that start with '-', so `research lab --no-browser` exits with 'unrecognized arguments'",
-)
 def test_research_lab_passes_options_on_to_jupyterlab():
-    from research.cli import build_parser
+    from research.cli import parse_args
 
-    args = build_parser().parse_args(["lab", "--no-browser", "--ServerApp.port=9999"])
+    args = parse_args(["lab", "--no-browser", "--ServerApp.port=9999"])
     assert args.lab_args == ["--no-browser", "--ServerApp.port=9999"]

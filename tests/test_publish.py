@@ -168,7 +168,7 @@ def test_a_failed_run_is_listed_with_its_error_and_links_its_kept_notebook(workb
     assert set(status) == {"alpha", "beta", "broken", "never"}
     broken = status["broken"]
     assert broken[1][0] == "failed"
-    assert broken[4][0] == "cell 3: ValueError: bad <value> & more"
+    assert broken[4][0] == "cell 4: ValueError: bad <value> & more"  # index 3, counted from 1
     assert "bad &lt;value&gt; &amp; more" in index
     assert broken[0][1] == ["failed/broken.html", "failed/broken.ipynb"]
     kept = workbook.failed_dir / "broken"

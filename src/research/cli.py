@@ -34,7 +34,12 @@ def _data_dir(args, wb=None) -> Path:
 def cmd_validate(args) -> int:
     from .validate import validate_package
 
-    data_dir = Path(args.data_dir).resolve() if args.data_dir else _data_dir(args)
+    if args.data_dir:
+        data_dir = Path(args.data_dir).resolve()
+    elif Path(args.workbook).is_file():
+        data_dir = _data_dir(args, _workbook(args))  # the project in this folder
+    else:
+        data_dir = _data_dir(args)
     problems = validate_package(data_dir)
     if problems:
         print(f"{len(problems)} problem(s) in {data_dir}:", file=sys.stderr)
@@ -213,13 +218,30 @@ def build_parser() -> argparse.ArgumentParser:
         description="Start JupyterLab rooted at the project, with the project "
         "kernel. Extra arguments go to JupyterLab.",
     )
-    lab.add_argument("lab_args", nargs=argparse.REMAINDER)
+    lab.add_argument(
+        "lab_args",
+        nargs="*",
+        metavar="JUPYTERLAB_ARGS",
+        help="passed on to JupyterLab, e.g. --no-browser --ServerApp.port=8899",
+    )
     lab.set_defaults(func=cmd_lab)
     return parser
 
 
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse the command line; everything after ``lab`` goes to JupyterLab untouched
+    (argparse's REMAINDER would reject options such as ``--no-browser``)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "lab" in argv:
+        cut = argv.index("lab") + 1
+        args = build_parser().parse_args(argv[:cut])
+        args.lab_args = argv[cut:]
+        return args
+    return build_parser().parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     try:
         return args.func(args)
     except ResearchError as exc:

@@ -54,7 +54,7 @@ class Outcome:
         if not self.error:
             return ""
         cell = self.error.get("cell_index")
-        where = f"cell {cell}: " if cell is not None else ""
+        where = f"cell {cell + 1}: " if cell is not None else ""  # people count from 1
         return f"{where}{self.error.get('ename')}: {self.error.get('evalue')}"
 
 

@@ -150,7 +150,7 @@ def results_section(rows: list[dict]) -> str:
 def _error_text(manifest: dict) -> str:
     err = manifest.get("error") or {}
     cell = err.get("cell_index")
-    where = f"cell {cell}: " if cell is not None else ""
+    where = f"cell {cell + 1}: " if cell is not None else ""
     text = f"{where}{err.get('ename')}: {err.get('evalue')}"
     return f"<pre>{escape(text)}</pre>"
 
