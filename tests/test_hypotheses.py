@@ -1,0 +1,105 @@
+"""The analyses shared by the notebooks, on the fixture package and worked by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import research as rs
+from research import hypotheses as hy
+from research.exceptions import AnalysisError
+
+
+@pytest.fixture
+def deals(package):
+    return hy.deals(rs.analysis_frame(rs.load(package))).set_index("deal_id")
+
+
+def test_deals_sum_their_tranches(deals):
+    big = deals.loc["2011-big-deal"]
+    # 477 + 550 released by A over two tranches, 1 returned by B: one bargain of 1027 for 1
+    assert (big["released_by_a"], big["released_by_b"], big["n_tranches"]) == (1027, 1, 2)
+    assert big["log_ratio_a"] == pytest.approx(math.log(1027))
+    assert not big["counts_complete"]  # the second tranche has no count for B
+    assert big["exchange_date"] == pd.Timestamp("2011-10-18")  # struck at the first tranche
+    assert big["humanitarian"]  # the first tranche had the relief committee
+
+
+def test_filters(deals):
+    d = deals.reset_index()
+    assert set(hy.filter_deals(d, start_year=2000, end_year=2012)["deal_id"]) == {
+        "2003-deal",
+        "2011-big-deal",
+    }
+    assert "2011-big-deal" not in set(hy.filter_deals(d, state_parties_only=True)["deal_id"])
+    with pytest.raises(
+        AnalysisError,
+        match=r"min_confidence must be one of \['low', 'medium', "
+        r"'high'\]; not 'certain'",
+    ):
+        hy.filter_deals(d, min_confidence="certain")
+
+
+def test_mass_repatriations_are_excluded_by_the_smaller_side(deals):
+    d = deals.reset_index()
+    d.loc[d["deal_id"] == "2023-bodies", "min_released"] = hy.MASS_THRESHOLD
+    kept = hy.filter_deals(d, exclude_mass_repatriations=True)
+    assert "2023-bodies" not in set(kept["deal_id"])
+
+
+def test_orientation_flips_to_the_allied_side(deals):
+    o = hy.orient(deals.reset_index(), "defense_pact").set_index("deal_id")
+    # 1962: ALPHA (nato) released 1, BRAVO 2 -> log(1/2) from ALPHA's side
+    assert o.loc["1962-spy-swap", "log_ratio_allied"] == pytest.approx(math.log(0.5))
+    assert o.loc["2003-deal", "allied_side"] == "DELTA"
+    assert "2023-bodies" not in o.index  # neither side allied
+
+
+def test_h1_needs_three_dyads(deals):
+    sample = hy.orient(deals.reset_index(), "defense_pact").iloc[:2]
+    with pytest.raises(AnalysisError, match="H1 needs at least 3 deals in 3 dyads"):
+        hy.h1_estimates(sample)
+
+
+def test_h1_adjusted_intercept_is_the_mean_with_centered_controls(rng):
+    n = 30
+    sample = pd.DataFrame(
+        {
+            "log_ratio_allied": rng.normal(-0.5, 1, n),
+            "dyad": [f"d{i % 10}" for i in range(n)],
+            "nonstate_opponent": rng.random(n) < 0.4,
+            "conflict_context": pd.Categorical(rng.choice(["interstate_war", "no_war"], n)),
+            "era": pd.Categorical(rng.choice(["cold_war", "since_2022"], n)),
+            "mediated": rng.random(n) < 0.5,
+        }
+    )
+    res = hy.h1_estimates(sample, n_resamples=200, seed=1)
+    assert res["ols_plain"].estimate == pytest.approx(sample["log_ratio_allied"].mean())
+    assert res["signflip"].estimate == pytest.approx(sample["log_ratio_allied"].mean())
+    assert res["ols_adjusted"].n_clusters == 10
+    assert hy.h1_estimates(sample, n_resamples=200, seed=1) == res  # deterministic
+
+
+def test_curve_summary():
+    specs = pd.DataFrame({"estimate": [-1.0, -0.5, 0.2, -0.1], "p": [0.01, 0.2, 0.01, 0.04]})
+    assert hy.curve_summary(specs, -1) == {
+        "n_specs": 4,
+        "share_same_sign": 0.75,
+        "share_same_sign_significant": 0.5,
+    }
+
+
+def test_spells_choose_the_duration_bound(package):
+    ds = rs.load(package)
+    kinds = dict(zip(ds.parties["party_id"], ds.parties["kind"]))
+    durations = rs.captivity_durations(ds)
+    lower = hy.spells(durations, "nato", kinds, "days_lower").set_index("captivity_id")
+    point = hy.spells(durations, "nato", kinds).set_index("captivity_id")
+    assert lower.loc["crew-1968", "duration"] == 327 and point.loc["crew-1968", "duration"] == 357
+    assert point.loc["soldier-2006", "holder_nonstate"]
+    assert np.all(point["duration"] > 0)
+    with pytest.raises(AnalysisError, match="bound must be days, days_lower or days_upper"):
+        hy.spells(durations, "nato", kinds, "weeks")
