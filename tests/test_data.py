@@ -42,7 +42,7 @@ def test_unknown_table_and_missing_package(package, tmp_path):
     ds = rs.load(package)
     with pytest.raises(AttributeError, match="the data package has no table 'prisoners'"):
         _ = ds.prisoners
-    with pytest.raises(ResearchError, match="no datapackage.json"):
+    with pytest.raises(ResearchError, match=r"no datapackage\.json"):
         rs.load(tmp_path / "empty")
 
 

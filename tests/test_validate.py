@@ -108,7 +108,8 @@ def test_the_fixture_package_is_valid(package):
             2,
             "obligations",
             "defense | friendship",
-            "alliances.csv:2: field 'obligations' value 'friendship' [enum] each item must be one of",
+            "alliances.csv:2: field 'obligations' value 'friendship' [enum] each item must be "
+            "one of",
         ),
     ],
 )
