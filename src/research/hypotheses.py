@@ -427,11 +427,13 @@ def h2_specifications(durations: pd.DataFrame, kinds: Mapping[str, str]) -> pd.D
     return pd.DataFrame(rows)
 
 
-def curve_summary(specs: pd.DataFrame, predicted_sign: int) -> dict[str, float]:
-    """Share of specifications with the predicted sign, and with it and p < 0.05."""
+def curve_summary(
+    specs: pd.DataFrame, predicted_sign: int, alpha: float = 0.05
+) -> dict[str, float]:
+    """Share of specifications with the predicted sign, and with it and p < ``alpha``."""
     same = np.sign(specs["estimate"]) == predicted_sign
     return {
         "n_specs": len(specs),
         "share_same_sign": float(same.mean()),
-        "share_same_sign_significant": float((same & (specs["p"] < 0.05)).mean()),
+        "share_same_sign_significant": float((same & (specs["p"] < alpha)).mean()),
     }

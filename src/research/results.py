@@ -66,7 +66,8 @@ def record(
     Parameters
     ----------
     name : str
-        Short unique name within the run, e.g. ``"log_ratio_gap"``.
+        Short name, unique within the run for its hypothesis, e.g. ``"log_ratio_gap"``;
+        recording the same name and hypothesis again replaces the earlier result.
     estimate, ci, p, n, n_clusters : numbers
         The effect and its confidence interval; ``ci`` is ``(low, high)``.
     method, hypothesis : str
@@ -113,7 +114,8 @@ def record(
 
 def _append(path: Path, row: dict) -> None:
     rows = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
-    rows = [r for r in rows if r["name"] != row["name"]] + [row]
+    key = (row["name"], row["hypothesis"])  # re-recording a result replaces it
+    rows = [r for r in rows if (r["name"], r["hypothesis"]) != key] + [row]
     path.write_text(json.dumps(rows, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 

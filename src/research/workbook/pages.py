@@ -12,14 +12,16 @@ from urllib.parse import quote
 CSS = """
 *{box-sizing:border-box}body{font:15px/1.5 system-ui,-apple-system,Segoe UI,sans-serif;margin:0;
 color:#1f2328;background:#fff}header{background:#0b3d66;color:#fff;padding:.75rem 1rem}
-header a{color:#fff;margin-right:1rem}main{max-width:1100px;margin:0 auto;padding:1rem}
+header a{color:#fff;margin-right:1rem}main{max-width:1400px;margin:0 auto;padding:1rem}
 h1{font-size:1.5rem;margin:.25rem 0}
 h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #d0d7de;overflow-wrap:anywhere}
 p,li{overflow-wrap:anywhere}
 .scroll{overflow-x:auto}table{border-collapse:collapse;font-size:.9rem;width:100%}
 th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums}
-td pre{min-width:14rem}
+td pre{min-width:14rem}td.num{white-space:nowrap}td a{overflow-wrap:anywhere}
+table.results td:nth-child(2){min-width:9rem}table.results td:nth-child(3){min-width:14rem}
+table.results td:last-child{font-size:.8rem;min-width:12rem}
 .failed{color:#b42318;font-weight:600}.ok{color:#1a7f37}.muted{color:#59636e}
 code,pre{font-family:ui-monospace,monospace;font-size:.85rem}pre{white-space:pre-wrap;
 word-break:break-word;background:#f6f8fa;padding:.5rem}
@@ -71,8 +73,11 @@ def shell(title: str, body: str) -> str:
 
 
 def _num(value, digits: int = 3) -> str:
+    """A number for a table cell: 3 significant digits, whole thousands written out."""
     if value is None:
         return ""
+    if isinstance(value, float) and abs(value) >= 10**digits:
+        return f"{value:,.0f}"
     if isinstance(value, float):
         return f"{value:.{digits}g}"
     return escape(str(value))

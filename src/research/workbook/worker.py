@@ -67,6 +67,17 @@ def _execute(job: dict, staging: Path) -> dict:
     return {}
 
 
+def _effective_parameters(job: dict) -> dict:
+    """The notebook's declared defaults with the run's values over them (shown on the page)."""
+    from .params import declared_parameters
+
+    try:
+        defaults = {n: d.default for n, d in declared_parameters(Path(job["notebook"])).items()}
+    except Exception:  # an unreadable notebook shows only the given values
+        defaults = {}
+    return {**defaults, **job["parameters"]}
+
+
 def run_job(job: dict) -> dict:
     staging = Path(job["staging_dir"])
     staging.mkdir(parents=True, exist_ok=True)
@@ -75,11 +86,10 @@ def run_job(job: dict) -> dict:
     error = _execute(job, staging)
     finished = time.time()
     status = "failed" if error else "ok"
+    effective = _effective_parameters(job)
     if (staging / NOTEBOOK).exists():
         try:
-            render_html(
-                staging / NOTEBOOK, staging / HTML, job["run_id"], job["parameters"], status
-            )
+            render_html(staging / NOTEBOOK, staging / HTML, job["run_id"], effective, status)
         except Exception as exc:
             error = error or {
                 "cell_index": None,
@@ -92,7 +102,8 @@ def run_job(job: dict) -> dict:
         "run_id": job["run_id"],
         "notebook": job["notebook_rel"],
         "parameters": job["parameters"],
-        "seed": job["parameters"].get("seed"),
+        "effective_parameters": effective,
+        "seed": effective.get("seed"),
         "kernel": job["kernel"],
         "data_checksums": job["data_checksums"],
         "git": job["git"],
