@@ -15,6 +15,7 @@ import pandas as pd
 from . import alliances as al
 from . import stats
 from .exceptions import AnalysisError
+from .variables import exchange_ratio, released_counts
 
 ERAS = ("cold_war", "post_cold_war", "since_2022")
 #: A deal is a mass repatriation when each side released at least this many living persons
@@ -50,13 +51,8 @@ def deals(frame: pd.DataFrame, include_bodies: bool = False) -> pd.DataFrame:
         out[f"mediator_allied_{side}"] = g[f"mediator_allied_{side}"].any()
     out["confidence"] = g["confidence"].min()
     out["last_date"] = g["exchange_date"].max()
-    a = out["released_by_a"].astype("Float64")
-    b = out["released_by_b"].astype("Float64")
-    if include_bodies:
-        a = a + out["bodies_by_a"].astype("Float64").fillna(0)
-        b = b + out["bodies_by_b"].astype("Float64").fillna(0)
-    valid = (a > 0) & (b > 0)
-    out["log_ratio_a"] = np.log((a / b).where(valid).astype("float64"))
+    out = exchange_ratio(out, include_bodies)  # the ratio of the deal's summed counts
+    a, b = released_counts(out, include_bodies)
     out["abs_log_ratio"] = out["log_ratio_a"].abs()
     out["min_released"] = pd.concat([a, b], axis=1).min(axis=1).astype("float64")
     ttd = out[["ttd_a", "ttd_b"]].astype("float64")
@@ -130,6 +126,32 @@ def _centered_controls(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return (raw[kept] - raw[kept].mean()).add_prefix("c_"), [f"c_{c}" for c in kept]
 
 
+def _mean_tests(
+    data: pd.DataFrame, column: str, n_resamples: int, seed: int, label: str, hypothesis: str
+) -> dict[str, stats.Result]:
+    """A mean with a cluster sign-flip test (p) and a cluster-bootstrap CI, by dyad."""
+    return {
+        "signflip": stats.signflip_test(
+            data,
+            column,
+            cluster="dyad",
+            n_resamples=max(n_resamples, 999),
+            seed=seed,
+            name=f"{label}, sign-flip",
+            hypothesis=hypothesis,
+        ),
+        "bootstrap": stats.bootstrap_ci(
+            data,
+            lambda x: float(x[column].mean()),
+            n_resamples=n_resamples,
+            seed=seed,
+            cluster="dyad",
+            name=f"{label}, cluster bootstrap",
+            hypothesis=hypothesis,
+        ),
+    }
+
+
 def h1_estimates(
     sample: pd.DataFrame, n_resamples: int = 2000, seed: int = 0
 ) -> dict[str, stats.Result]:
@@ -166,24 +188,7 @@ def h1_estimates(
             name="mean log ratio, allied side",
             hypothesis="H1",
         ),
-        "signflip": stats.signflip_test(
-            data,
-            "log_ratio_allied",
-            cluster="dyad",
-            n_resamples=max(n_resamples, 999),
-            seed=seed,
-            name="mean log ratio, sign-flip",
-            hypothesis="H1",
-        ),
-        "bootstrap": stats.bootstrap_ci(
-            data,
-            lambda x: float(x["log_ratio_allied"].mean()),
-            n_resamples=n_resamples,
-            seed=seed,
-            cluster="dyad",
-            name="mean log ratio, cluster bootstrap",
-            hypothesis="H1",
-        ),
+        **_mean_tests(data, "log_ratio_allied", n_resamples, seed, "mean log ratio", "H1"),
     }
     return out
 
@@ -333,24 +338,10 @@ def h4_estimates(d: pd.DataFrame, n_resamples: int = 2000, seed: int = 0) -> dic
         log_ratio_ally=one["log_ratio_a"].where(one["mediator_allied_a"], -one["log_ratio_a"])
     )
     if len(one) >= 3 and one["dyad"].nunique() >= 2:
-        out["ally_signflip"] = stats.signflip_test(
-            one,
-            "log_ratio_ally",
-            cluster="dyad",
-            n_resamples=max(n_resamples, 999),
-            seed=seed,
-            name="log ratio of the mediator's ally",
-            hypothesis="H4",
+        tests = _mean_tests(
+            one, "log_ratio_ally", n_resamples, seed, "log ratio of the mediator's ally", "H4"
         )
-        out["ally_bootstrap"] = stats.bootstrap_ci(
-            one,
-            lambda x: float(x["log_ratio_ally"].mean()),
-            n_resamples=n_resamples,
-            seed=seed,
-            cluster="dyad",
-            name="log ratio of the mediator's ally, bootstrap",
-            hypothesis="H4",
-        )
+        out["ally_signflip"], out["ally_bootstrap"] = tests["signflip"], tests["bootstrap"]
     out["ally_sample"] = one
     return out
 

@@ -40,6 +40,19 @@ def day_bounds(
     return pd.DataFrame({"days": days, "days_lower": lower, "days_upper": upper}).astype("Float64")
 
 
+def released_counts(
+    frame: pd.DataFrame, include_bodies: bool = False
+) -> tuple[pd.Series, pd.Series]:
+    """Persons released by side A and by side B: the living, plus remains when asked (an
+    unreported body count adds nothing)."""
+    a = frame["released_by_a"].astype("Float64")
+    b = frame["released_by_b"].astype("Float64")
+    if include_bodies:
+        a = a + frame["bodies_by_a"].astype("Float64").fillna(0)
+        b = b + frame["bodies_by_b"].astype("Float64").fillna(0)
+    return a, b
+
+
 def exchange_ratio(exchanges: pd.DataFrame, include_bodies: bool = False) -> pd.DataFrame:
     """Add ``ratio_a`` (released by A per person released by B) and ``log_ratio_a``.
 
@@ -47,11 +60,7 @@ def exchange_ratio(exchanges: pd.DataFrame, include_bodies: bool = False) -> pd.
     A side that released nobody leaves the ratio undefined (missing), never infinite.
     """
     out = exchanges.copy()
-    a = out["released_by_a"].astype("Float64")
-    b = out["released_by_b"].astype("Float64")
-    if include_bodies:
-        a = a + out["bodies_by_a"].astype("Float64").fillna(0)
-        b = b + out["bodies_by_b"].astype("Float64").fillna(0)
+    a, b = released_counts(out, include_bodies)
     valid = (a > 0) & (b > 0)
     out["ratio_a"] = (a / b).where(valid)
     out["log_ratio_a"] = np.log(out["ratio_a"].astype("float64"))
