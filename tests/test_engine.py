@@ -234,8 +234,13 @@ def test_force_reruns_are_byte_identical_and_manifest_has_provenance(project_fac
     assert (project / "outputs/runs/ok/results.json").read_bytes() == first
     m = json.loads((project / "outputs/runs/ok/manifest.json").read_text())
     assert m["parameters"] == {"n": 5, "seed": 3} and m["seed"] == 3
-    assert m["effective_parameters"] == {"n": 5, "label": "default", "seed": 3, "flag": False,
-                                         "scale": 1.5}
+    assert m["effective_parameters"] == {
+        "n": 5,
+        "label": "default",
+        "seed": 3,
+        "flag": False,
+        "scale": 1.5,
+    }
     for name, digest in m["data_checksums"].items():
         assert hashlib.sha256((project / "data" / name).read_bytes()).hexdigest() == digest
     head = subprocess.run(

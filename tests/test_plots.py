@@ -14,7 +14,8 @@ from matplotlib.figure import Figure
 
 from research import plots
 from research.exceptions import AnalysisError
-from research.stats import Result, kaplan_meier
+from research.stats import Result
+from research.survival import kaplan_meier
 
 
 @pytest.fixture(autouse=True)

@@ -30,6 +30,7 @@ _EXPORTS = {
     "DEFINITIONS": "alliances",
     "record": "results",
     "stats": None,
+    "survival": None,
     "plots": None,
     "alliances": None,
     "variables": None,

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import alliances as al
-from . import stats
+from . import stats, survival
 from .exceptions import AnalysisError
 from .variables import exchange_ratio, released_counts
 
@@ -229,19 +229,20 @@ def h2_estimates(s: pd.DataFrame) -> dict[str, object]:
     if groups.nunique() < 2:
         raise AnalysisError("H2 needs spells of both allied and non-allied home states")
     km = {
-        g: stats.kaplan_meier(s.loc[groups == g, "duration"], s.loc[groups == g, "event"])
+        g: survival.kaplan_meier(s.loc[groups == g, "duration"], s.loc[groups == g, "event"])
         for g in sorted(groups.unique())
     }
     medians = {
-        g: stats.km_median(s.loc[groups == g, "duration"], s.loc[groups == g, "event"]) for g in km
+        g: survival.km_median(s.loc[groups == g, "duration"], s.loc[groups == g, "event"])
+        for g in km
     }
-    logrank = stats.logrank_test(
+    logrank = survival.logrank_test(
         s["duration"], s["event"], groups, name="log-rank, allied vs non-allied", hypothesis="H2"
     )
     covs = ["allied_home"] + [c for c in SPELL_CONTROLS if s[c].nunique() > 1]
     data = s[["duration", "event", "dyad", *covs]].copy()
     data[covs] = data[covs].astype(float)
-    table, cox = stats.cox_ph(
+    table, cox = survival.cox_ph(
         data,
         "duration",
         "event",
@@ -251,7 +252,7 @@ def h2_estimates(s: pd.DataFrame) -> dict[str, object]:
         name="hazard ratio of exchange, allied home",
         hypothesis="H2",
     )
-    ph = stats.ph_assumption_test(data, "duration", "event", covs)
+    ph = survival.ph_assumption_test(data, "duration", "event", covs)
     return {
         "km": km,
         "medians": medians,
@@ -397,7 +398,7 @@ def h2_specifications(durations: pd.DataFrame, kinds: Mapping[str, str]) -> pd.D
                 )
                 data = s[["duration", "event", "dyad", *covs]].copy()
                 data[covs] = data[covs].astype(float)
-                _, r = stats.cox_ph(
+                _, r = survival.cox_ph(
                     data, "duration", "event", covs, cluster="dyad", report="allied_home"
                 )
                 x = dict(r.extra)

@@ -310,7 +310,7 @@ def km_curves(
     Parameters
     ----------
     km_by_group : mapping of str to DataFrame
-        Group label -> output of :func:`research.stats.kaplan_meier`.
+        Group label -> output of :func:`research.survival.kaplan_meier`.
     title, ylabel : str
         Title and y-axis label (a share, from 0 to 1).
     save_as, outdir
