@@ -1,8 +1,7 @@
-"""Tests of research.stats against hand computations and independent references."""
+"""Tests of research.survival against hand computations and independent references."""
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 from fractions import Fraction as F
@@ -14,55 +13,8 @@ from scipy import stats as sps
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
-from research import stats as rs
 from research import survival as sv
 from research.exceptions import AnalysisError
-
-# --------------------------------------------------------------------------- Result
-
-
-def test_result_str_is_one_readable_line():
-    r = rs.Result(
-        "log-ratio gap", -0.84, -1.6, -0.08, 0.031, 120, 35, "OLS, SE clustered by dyad", "H1"
-    )
-    assert str(r) == (
-        "H1 log-ratio gap: -0.84 [95% CI -1.60, -0.08], p = 0.031, n = 120, clusters = 35 "
-        "(OLS, SE clustered by dyad)"
-    )
-
-
-def test_result_str_without_ci_p_or_clusters_and_other_level():
-    r = rs.Result("chi2", 3.2, None, None, 0.0004, 21, None, "log-rank")
-    assert str(r) == "chi2: 3.20, p < 0.001, n = 21 (log-rank)"
-    r90 = rs.Result("m", 1.0, 0.5, 1.5, None, 9, None, "bootstrap", extra=(("level", 0.9),))
-    assert str(r90) == "m: 1.00 [90% CI 0.50, 1.50], n = 9 (bootstrap)"
-
-
-def test_result_is_frozen_and_tabulates():
-    r = rs.Result("gap", 1.0, 0.0, 2.0, 0.5, 10, 4, "OLS", "H2", extra=(("se", 0.5),))
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        r.estimate = 2.0  # type: ignore[misc]
-    assert r.to_dict() == {
-        "name": "gap",
-        "estimate": 1.0,
-        "ci_low": 0.0,
-        "ci_high": 2.0,
-        "p": 0.5,
-        "n": 10,
-        "n_clusters": 4,
-        "method": "OLS",
-        "hypothesis": "H2",
-        "extra": {"se": 0.5},
-    }
-    frame = r.to_frame()
-    assert frame.shape == (1, 10)
-    assert frame.loc[0, "se"] == 0.5 and frame.loc[0, "hypothesis"] == "H2"
-
-
-def test_result_extra_keys_may_not_shadow_fields():
-    with pytest.raises(ValueError, match="shadow"):
-        rs.Result("x", 1.0, None, None, None, 1, None, "m", extra=(("p", 0.1),))
-
 
 # --------------------------------------------------------------------------- Kaplan–Meier
 
