@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import psutil
@@ -50,6 +51,26 @@ def kernels(parent: int | None = None) -> set[int]:
     return out
 
 
+def marked_kernels(mark: str) -> set[int]:
+    """Pids of kernels started under this test's marker (inherited through the environment),
+    so kernels of other processes on a shared machine are never mistaken for ours."""
+    out = set()
+    for p in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            if "ipykernel_launcher" in " ".join(p.info["cmdline"] or []) and (
+                p.environ().get("RESEARCH_TEST_MARK") == mark
+            ):
+                out.add(p.pid)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return out
+
+
+def marked_env() -> tuple[str, dict]:
+    mark = uuid.uuid4().hex
+    return mark, {**os.environ, "RESEARCH_TEST_MARK": mark}
+
+
 def wait_gone(pids: set[int], seconds: float = 10) -> set[int]:
     deadline = time.time() + seconds
     while time.time() < deadline:
@@ -90,8 +111,8 @@ def test_string_values_arrive_as_data(project_factory):
 
 def test_failure_does_not_stop_the_batch_and_is_kept(project_factory):
     project = project_factory(OK_AND_FAIL)
-    before = kernels()
-    proc = research(project, "run", "-q", "-j", "2")
+    mark, env = marked_env()
+    proc = research(project, "run", "-q", "-j", "2", env=env)
     assert proc.returncode == 1
     out = proc.stdout
     assert "fail" in out and "cell 4" in out and "ValueError" in out
@@ -107,7 +128,7 @@ def test_failure_does_not_stop_the_batch_and_is_kept(project_factory):
     index = (project / "outputs/site/index.html").read_text()
     assert 'href="failed/fail.html"' in index and "deliberate failure for the test" in index
     assert (project / "outputs/site/failed/fail.html").exists()
-    assert not wait_gone(kernels() - before)
+    assert not wait_gone(marked_kernels(mark))
 
 
 def test_a_failed_rerun_keeps_the_last_good_outputs(project_factory):
@@ -130,9 +151,9 @@ notebook = "notebooks/die.ipynb"
 id = "slow"
 notebook = "notebooks/slow.ipynb"
 """)
-    before = kernels()
+    mark, env = marked_env()
     start = time.time()
-    proc = research(project, "run", "-q", "--timeout", "20")
+    proc = research(project, "run", "-q", "--timeout", "20", env=env)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     print(proc.stdout)
     assert time.time() - start < 90
@@ -141,7 +162,7 @@ notebook = "notebooks/slow.ipynb"
     slow = json.loads((project / "outputs/failed/slow/manifest.json").read_text())
     assert slow["error"]["ename"] == "Timeout"
     assert "exceeded --timeout 20 s" in proc.stdout
-    assert not wait_gone(kernels() - before), "a kernel was left running"
+    assert not wait_gone(marked_kernels(mark)), "a kernel was left running"
 
 
 def test_sigterm_stops_workers_and_keeps_the_site(project_factory):
