@@ -103,3 +103,24 @@ def test_spells_choose_the_duration_bound(package):
     assert np.all(point["duration"] > 0)
     with pytest.raises(AnalysisError, match="bound must be days, days_lower or days_upper"):
         hy.spells(durations, "nato", kinds, "weeks")
+
+
+def test_collinear_controls_are_dropped_not_fatal(rng):
+    n = 12
+    era = ["cold_war"] * 6 + ["since_2022"] * 6
+    sample = pd.DataFrame(
+        {
+            "log_ratio_allied": rng.normal(0, 1, n),
+            "dyad": [f"d{i % 4}" for i in range(n)],
+            "nonstate_opponent": [False] * n,
+            # no_war is the same column as the era dummy: collinear
+            "conflict_context": pd.Categorical(["interstate_war"] * 6 + ["no_war"] * 6),
+            "era": pd.Categorical(era),
+            "mediated": [True, False] * 6,
+            "kind_returned": ["soldiers"] * n,
+        }
+    )
+    res = hy.h1_estimates(sample, n_resamples=200)
+    assert res["ols_adjusted"].n == n
+    assert "c_since_2022" not in dict(res["ols_adjusted"].extra)["formula"]
+    assert "c_no_war" in dict(res["ols_adjusted"].extra)["formula"]

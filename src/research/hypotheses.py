@@ -104,11 +104,16 @@ def orient(d: pd.DataFrame, definition: str) -> pd.DataFrame:
     out["allied_side"] = out["side_a"].where(~flip, out["side_b"])
     out["other_side"] = out["side_b"].where(~flip, out["side_a"])
     out["nonstate_opponent"] = out["state_vs_nonstate"].astype(bool)
+    # the kind of captives the allied side got back (released by the other side)
+    kind_a, kind_b = out["captive_kind_a"].astype(object), out["captive_kind_b"].astype(object)
+    out["kind_returned"] = kind_b.where(~flip, kind_a)
     return out.dropna(subset=["log_ratio_allied"])
 
 
 def _centered_controls(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """Centered dummies for the H1 controls, dropping any with no variation.
+    """Centered dummies for the H1 controls (state against non-state, conflict context, era,
+    mediation, and the kind of captives the allied side got back), dropping any with no
+    variation or collinear with the controls before it (small subsamples).
 
     Centering makes the intercept the adjusted mean log ratio at the sample's average
     covariates, so the intercept is the H1 estimate with or without controls.
@@ -122,8 +127,15 @@ def _centered_controls(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     raw["post_cold_war"] = (era == "post_cold_war").astype(float)
     raw["since_2022"] = (era == "since_2022").astype(float)
     raw["mediated"] = df["mediated"].astype(float)
-    kept = [c for c in raw if raw[c].nunique() > 1]
-    return (raw[kept] - raw[kept].mean()).add_prefix("c_"), [f"c_{c}" for c in kept]
+    if "kind_returned" in df:  # reference: convicted prisoners, spies, mixed or not coded
+        raw["soldiers_returned"] = (df["kind_returned"] == "soldiers").astype(float)
+        raw["civilians_returned"] = (df["kind_returned"] == "civilians").astype(float)
+    centered = raw - raw.mean()
+    kept: list[str] = []
+    for c in centered:  # in order of priority; a control collinear with earlier ones is dropped
+        if np.linalg.matrix_rank(centered[[*kept, c]].to_numpy()) == len(kept) + 1:
+            kept.append(c)
+    return centered[kept].add_prefix("c_"), [f"c_{c}" for c in kept]
 
 
 def _mean_tests(
