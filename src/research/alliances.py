@@ -25,21 +25,14 @@ DEFENSE = "defense"
 DEFINITIONS = ("defense_pact", "any_alliance", "nato", "major_power_ally")
 
 
-def active_spells(members: pd.DataFrame, on: pd.Timestamp) -> pd.DataFrame:
-    """The membership spells in force on a date (status active)."""
-    on = pd.Timestamp(on)
-    started = members["start_date"] <= on
-    not_ended = members["end_date"].isna() | (members["end_date"] > on)
-    return members[started & not_ended & (members["status"] == "active")]
-
-
 class Memberships:
     """An index of the active spells for fast repeated look-ups (one per exchange and side).
 
     Parameters
     ----------
     members, alliances : DataFrame
-        The ``alliance_members`` and ``alliances`` tables of a loaded dataset.
+        The ``alliance_members`` and ``alliances`` tables of a loaded dataset; without
+        ``alliances`` no alliance counts as a defense pact.
 
     Examples
     --------
@@ -48,7 +41,7 @@ class Memberships:
     True
     """
 
-    def __init__(self, members: pd.DataFrame, alliances: pd.DataFrame) -> None:
+    def __init__(self, members: pd.DataFrame, alliances: pd.DataFrame | None = None) -> None:
         active = members[members["status"] == "active"]
         self._spells = [
             (a, p, s, None if pd.isna(e) else e)
@@ -56,8 +49,12 @@ class Memberships:
                 active["alliance_id"], active["party_id"], active["start_date"], active["end_date"]
             )
         ]
-        self.defense = frozenset(
-            alliances.loc[alliances["obligations"].map(lambda o: DEFENSE in o), "alliance_id"]
+        self.defense = (
+            frozenset()
+            if alliances is None
+            else frozenset(
+                alliances.loc[alliances["obligations"].map(lambda o: DEFENSE in o), "alliance_id"]
+            )
         )
 
     def _in_force(self, on: pd.Timestamp):
@@ -99,21 +96,15 @@ class Memberships:
 
 
 def memberships(members: pd.DataFrame, party: str, on: pd.Timestamp) -> frozenset[str]:
-    """The alliances a party belongs to on a date."""
-    spells = active_spells(members, on)
-    return frozenset(spells.loc[spells["party_id"] == party, "alliance_id"])
+    """The alliances a party belongs to on a date (see :class:`Memberships`)."""
+    return Memberships(members).memberships(party, on)
 
 
 def allies(
     members: pd.DataFrame, party: str, on: pd.Timestamp, within: Iterable[str] | None = None
 ) -> frozenset[str]:
     """The parties sharing at least one alliance (optionally only those in ``within``) on a date."""
-    spells = active_spells(members, on)
-    mine = set(spells.loc[spells["party_id"] == party, "alliance_id"])
-    if within is not None:
-        mine &= set(within)
-    partners = spells.loc[spells["alliance_id"].isin(mine), "party_id"]
-    return frozenset(partners) - {party}
+    return Memberships(members).allies(party, on, within)
 
 
 def share_alliance(members: pd.DataFrame, a: str, b: str, on: pd.Timestamp) -> bool:
