@@ -15,7 +15,7 @@ import pandas as pd
 from . import alliances as al
 from . import stats, survival
 from .exceptions import AnalysisError
-from .variables import exchange_ratio, released_counts
+from .variables import exchange_ratio, orient_by_alliance, released_counts
 
 ERAS = ("cold_war", "post_cold_war", "since_2022")
 #: A deal is a mass repatriation when each side released at least this many living persons
@@ -92,16 +92,9 @@ def orient(d: pd.DataFrame, definition: str) -> pd.DataFrame:
     ``log_ratio_allied`` = log(released by the allied side / released by the other). H1
     predicts it below 0: an allied state releases fewer prisoners per captive returned.
     """
-    if definition not in al.DEFINITIONS:
-        raise AnalysisError(
-            f"alliance_definition must be one of {list(al.DEFINITIONS)}; not {definition!r}"
-        )
-    a = d[f"{definition}_a"].astype(bool)
-    b = d[f"{definition}_b"].astype(bool)
-    out = d[a != b].copy()
-    flip = ~a[a != b]
-    out["log_ratio_allied"] = out["log_ratio_a"].where(~flip, -out["log_ratio_a"])
-    out["allied_side"] = out["side_a"].where(~flip, out["side_b"])
+    oriented = orient_by_alliance(d, definition)
+    out = oriented[oriented["asymmetry"] == "allied_vs_nonallied"].copy()
+    flip = out["allied_b"]  # side B is the allied one: read the deal from B's side
     out["other_side"] = out["side_b"].where(~flip, out["side_a"])
     out["nonstate_opponent"] = out["state_vs_nonstate"].astype(bool)
     # the kind of captives the allied side got back (released by the other side)
