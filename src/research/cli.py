@@ -73,7 +73,9 @@ def _sigterm_as_interrupt(_signum, _frame):
 
 
 def cmd_run(args) -> int:
-    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)  # SIGTERM stops cleanly, like Ctrl-C
+    # SIGTERM and SIGHUP (the terminal was closed) stop cleanly, like Ctrl-C
+    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    signal.signal(signal.SIGHUP, _sigterm_as_interrupt)
     try:
         return _run(args)
     except KeyboardInterrupt:
@@ -89,6 +91,7 @@ def _run(args) -> int:
     from .workbook import progress
     from .workbook.config import parse_override
     from .workbook.execute import Interrupted, execute
+    from .workbook.fsutil import project_lock
     from .workbook.publish import publish
 
     wb = _workbook(args)
@@ -102,30 +105,34 @@ def _run(args) -> int:
     overrides = dict(parse_override(p) for p in args.param)
     runs = wb.with_overrides(wb.select(args.runs), overrides)
     display = progress.BatchDisplay(enabled=not args.quiet)
-    try:
-        with display:
-            outcomes = execute(
-                wb,
-                runs,
-                data_dir,
-                jobs=args.jobs,
-                force=args.force,
-                timeout=args.timeout,
-                on_change=display.update,
-            )
-    except Interrupted:
-        raise KeyboardInterrupt from None
-    display.summary(outcomes, wb)
-    index = publish(wb, data_dir, force=False)
+    with project_lock(wb.outputs):  # one research run per project at a time
+        try:
+            with display:
+                outcomes = execute(
+                    wb,
+                    runs,
+                    data_dir,
+                    jobs=args.jobs,
+                    force=args.force,
+                    timeout=args.timeout,
+                    on_change=display.update,
+                )
+        except Interrupted:
+            raise KeyboardInterrupt from None
+        display.summary(outcomes, wb)
+        index = publish(wb, data_dir, force=False)
     print(f"site: {index}")
     return EXIT_FAILED if any(o.status == "failed" for o in outcomes) else EXIT_OK
 
 
 def cmd_publish(args) -> int:
+    from .workbook.fsutil import project_lock
     from .workbook.publish import publish
 
     wb = _workbook(args)
-    print(f"site: {publish(wb, _data_dir(args, wb), force=True)}")
+    with project_lock(wb.outputs):
+        index = publish(wb, _data_dir(args, wb), force=True)
+    print(f"site: {index}")
     return EXIT_OK
 
 
@@ -247,6 +254,16 @@ def main(argv: list[str] | None = None) -> int:
     except ResearchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:  # a full disk, a read-only folder, a busy project: one line
+        print(f"error: {os_error_text(exc)}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def os_error_text(exc: OSError) -> str:
+    """``path: reason`` for an OSError, without a traceback."""
+    if exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc) or type(exc).__name__
 
 
 if __name__ == "__main__":

@@ -25,15 +25,18 @@ import psutil
 from ..data import file_checksums
 from .cache import run_key, stored_key
 from .config import Run, Workbook
-from .fsutil import read_json, swap_in, write_json
+from .fsutil import next_generation, project_lock, read_json, remove_stale, swap_in, write_json
 from .params import check_parameters
 from .provenance import git_state
 
 POLL_SECONDS = 0.05
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 class Interrupted(Exception):
-    """The batch was stopped by SIGINT or SIGTERM."""
+    """The batch was stopped by SIGINT, SIGTERM or SIGHUP (a closed terminal)."""
 
 
 @dataclass
@@ -101,6 +104,8 @@ class Batch:
     ):
         self.workbook, self.outcomes, self.data_dir = workbook, outcomes, data_dir
         self.jobs, self.timeout, self.on_change = max(1, jobs), timeout, on_change
+        remove_stale(workbook.outputs)  # the caller holds the project lock: nothing else runs
+        self.generation = next_generation(workbook.outputs)
         self.tmp = Path(tempfile.mkdtemp(prefix=".batch-", dir=workbook.outputs))
         self.common = {"data_checksums": file_checksums(data_dir), "git": git_state(workbook.root)}
         self.stop_signal: int | None = None
@@ -122,6 +127,9 @@ class Batch:
             "status_file": str(self.tmp / f"{rid}.status.json"),
             "title": o.run.title,
             "hypothesis": o.run.hypothesis,
+            "outputs": str(self.workbook.outputs),
+            "generation": self.generation,
+            "parent_pid": os.getpid(),
             **self.common,
         }
         path = self.tmp / f"{rid}.job.json"
@@ -132,11 +140,14 @@ class Batch:
         job = self._job(o)
         log = open(self.tmp / f"{o.run.id}.log", "wb")  # noqa: SIM115 - closed with the process
         o.proc = subprocess.Popen(
-            [sys.executable, "-m", "research.workbook.worker", str(job)],
+            # -P: the caller's folder is never put on sys.path, so a concurrent.py there
+            # cannot shadow the standard library
+            [sys.executable, "-P", "-m", "research.workbook.worker", str(job)],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C reaches the scheduler, which stops the workers
+            cwd=self.workbook.root,
         )
         o.status, o.started = "running", time.time()
 
@@ -198,8 +209,14 @@ class Batch:
     def _handle(self, signum, _frame) -> None:
         self.stop_signal = signum
 
+    def _stop_all(self) -> None:
+        for o in self.outcomes:
+            if o.status == "running" and o.proc:
+                kill_tree(o.proc.pid)
+                o.status = "interrupted"
+
     def run(self) -> list[Outcome]:
-        old = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        old = {s: signal.signal(s, self._handle) for s in STOP_SIGNALS}
         try:
             while True:
                 if self.stop_signal is not None:
@@ -216,11 +233,11 @@ class Batch:
                     return self.outcomes
                 time.sleep(POLL_SECONDS)
         except (Interrupted, KeyboardInterrupt):
-            for o in self.outcomes:
-                if o.status == "running" and o.proc:
-                    kill_tree(o.proc.pid)
-                    o.status = "interrupted"
+            self._stop_all()
             raise Interrupted("interrupted") from None
+        except BaseException:
+            self._stop_all()  # a crash anywhere in the scheduler stops every worker
+            raise
         finally:
             for s, h in old.items():
                 signal.signal(s, h)
@@ -264,8 +281,9 @@ def execute(
         return outcomes
     workbook.outputs.mkdir(parents=True, exist_ok=True)
     jobs = jobs or os.cpu_count() or 1
-    batch = Batch(workbook, outcomes, data_dir, jobs, timeout or workbook.timeout, on_change)
-    return batch.run()
+    with project_lock(workbook.outputs):
+        batch = Batch(workbook, outcomes, data_dir, jobs, timeout or workbook.timeout, on_change)
+        return batch.run()
 
 
 def run_status(workbook: Workbook, run: Run, data_dir: Path) -> str:

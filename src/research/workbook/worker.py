@@ -6,18 +6,69 @@ Usage: ``python -m research.workbook.worker JOB.json``
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
-from .fsutil import read_json, swap_in, write_json
+from .fsutil import current_generation, read_json, swap_in, swap_lock, write_json
 from .provenance import versions
 from .render import render_html
 
 NOTEBOOK = "notebook.ipynb"
 HTML = "notebook.html"
+
+
+PR_SET_PDEATHSIG = 1
+WATCH_SECONDS = 0.25
+
+
+def _kill_children_and_exit(code: int) -> None:
+    """Stop this worker's kernel (every descendant) and exit at once."""
+    import psutil
+
+    try:
+        procs = psutil.Process().children(recursive=True)
+    except psutil.Error:
+        procs = []
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            p.terminate()
+    _, alive = psutil.wait_procs(procs, timeout=2)
+    for p in alive:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+    os._exit(code)
+
+
+def die_with_parent(parent: int) -> None:
+    """Make sure this worker and its kernel never outlive the scheduler that started them.
+
+    Three layers: on Linux the kernel sends SIGTERM when the parent dies (``PR_SET_PDEATHSIG``),
+    SIGTERM and SIGHUP stop the kernel before exiting, and a watchdog thread checks the parent
+    pid (for other systems, and for the moment before ``prctl`` took effect).
+    """
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, _f: _kill_children_and_exit(128 + signum))
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:
+        _kill_children_and_exit(1)
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                _kill_children_and_exit(1)
+            time.sleep(WATCH_SECONDS)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
 def _environment(job: dict, staging: Path) -> None:
@@ -121,15 +172,29 @@ def run_job(job: dict) -> dict:
     }
     write_json(staging / "manifest.json", manifest)
     final = Path(job["final_dir"] if status == "ok" else job["failed_dir"])
-    swap_in(staging, final)
-    if status == "ok":
-        shutil.rmtree(job["failed_dir"], ignore_errors=True)
+    outputs = Path(job["outputs"]) if job.get("outputs") else None
+    with swap_lock(outputs) if outputs else contextlib.nullcontext():
+        # a late writer never replaces newer outputs: a worker whose batch is no longer the
+        # current one (its scheduler died, a later run started) throws its work away
+        parent = job.get("parent_pid")
+        stale = outputs is not None and current_generation(outputs) != job.get("generation")
+        if stale or (parent is not None and os.getppid() != parent):
+            shutil.rmtree(staging, ignore_errors=True)
+            manifest["status"] = "superseded"
+            return manifest
+        swap_in(staging, final)
+        if status == "ok":
+            shutil.rmtree(job["failed_dir"], ignore_errors=True)
     return manifest
 
 
 def main(argv: list[str]) -> int:
     job = read_json(Path(argv[0]))
+    if job.get("parent_pid") is not None:
+        die_with_parent(job["parent_pid"])
     manifest = run_job(job)
+    if manifest["status"] == "superseded" or not Path(job["status_file"]).parent.is_dir():
+        return 0  # the batch that started this worker is gone; nobody reads a status
     write_json(
         Path(job["status_file"]),
         {
