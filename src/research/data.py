@@ -7,6 +7,7 @@ Files are read here and nowhere else. The schema (types, enums, keys) comes from
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from dataclasses import dataclass, field
@@ -86,11 +87,69 @@ def read_descriptor(data_dir: Path) -> dict:
     path = Path(data_dir) / "datapackage.json"
     try:
         with path.open(encoding="utf-8") as fh:
-            return json.load(fh)
+            descriptor = json.load(fh)
     except FileNotFoundError as exc:
         raise ResearchError(f"{path}: no datapackage.json (is {data_dir} a data package?)") from exc
     except json.JSONDecodeError as exc:
         raise ResearchError(f"{path}: line {exc.lineno}: not valid JSON: {exc.msg}") from exc
+    except UnicodeDecodeError as exc:
+        raise ResearchError(f"{path}: byte {exc.start}: not valid UTF-8") from exc
+    check_descriptor_shape(descriptor, path)
+    return descriptor
+
+
+def check_descriptor_shape(descriptor: object, path: Path) -> None:
+    """Raise a one-line error naming the place when the descriptor is not a Data Package
+    whose resources each have a name, a path and a schema with fields."""
+    if not isinstance(descriptor, dict):
+        raise ResearchError(f"{path}: expected a JSON object, got {type(descriptor).__name__}")
+    resources = descriptor.get("resources")
+    if not isinstance(resources, list) or not resources:
+        raise ResearchError(f"{path}: 'resources' must be a non-empty list of resources")
+    for i, res in enumerate(resources):
+        where = f"{path}: resources[{i}]"
+        if not isinstance(res, dict):
+            raise ResearchError(f"{where}: expected an object, got {type(res).__name__}")
+        for key in ("name", "path"):
+            if not isinstance(res.get(key), str) or not res.get(key):
+                raise ResearchError(f"{where}: '{key}' must be a non-empty string")
+        schema = res.get("schema")
+        fields = schema.get("fields") if isinstance(schema, dict) else None
+        if not isinstance(fields, list) or not all(
+            isinstance(f, dict) and isinstance(f.get("name"), str) for f in fields
+        ):
+            raise ResearchError(
+                f"{where} ({res['name']}): 'schema.fields' must be a list of objects with a 'name'"
+            )
+
+
+def _read_csv(path: Path) -> tuple[tuple[str, ...], list[dict[str, str]], list[int]]:
+    """Read one CSV as strings; bad bytes and oversized cells are one-line errors."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        data = path.read_bytes()
+        line = data[: exc.start].count(b"\n") + 1
+        raise ResearchError(
+            f"{path}:{line}: not valid UTF-8 (byte {data[exc.start]:#04x} at offset {exc.start})"
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows, lines = [], []
+    try:
+        header = tuple(next(reader, ()))
+        start = reader.line_num + 1
+        for record in reader:
+            if record:  # a blank line is not a row
+                rows.append(dict(zip(header, record + [""] * (len(header) - len(record)))))
+                if len(record) > len(header):
+                    rows[-1]["__extra__"] = ",".join(record[len(header) :])
+                lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise ResearchError(f"{path}:{reader.line_num}: not readable as CSV: {exc}") from None
+    return header, rows, lines
 
 
 def read_raw(data_dir: Path | str) -> tuple[dict, dict[str, RawTable]]:
@@ -102,18 +161,7 @@ def read_raw(data_dir: Path | str) -> tuple[dict, dict[str, RawTable]]:
         path = data_dir / res["path"]
         if not path.is_file():
             raise ResearchError(f"{path}: missing; datapackage.json lists resource {res['name']!r}")
-        with path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.reader(fh)
-            header = tuple(next(reader, ()))
-            rows, lines = [], []
-            start = reader.line_num + 1
-            for record in reader:
-                if record:  # a blank line is not a row
-                    rows.append(dict(zip(header, record + [""] * (len(header) - len(record)))))
-                    if len(record) > len(header):
-                        rows[-1]["__extra__"] = ",".join(record[len(header) :])
-                    lines.append(start)
-                start = reader.line_num + 1
+        header, rows, lines = _read_csv(path)
         tables[res["name"]] = RawTable(
             res["name"], path, res["schema"], header, tuple(rows), tuple(lines)
         )

@@ -29,7 +29,9 @@ def _digest(parts: list[bytes]) -> str:
 
 def notebook_source_hash(path: Path) -> str:
     """Hash of a notebook's cells (type and source) and kernel, ignoring outputs and counts."""
-    nb = json.loads(path.read_text(encoding="utf-8"))
+    from .params import read_notebook
+
+    nb = read_notebook(path)
     cells = [
         {
             "t": c.get("cell_type"),

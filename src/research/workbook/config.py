@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..exceptions import ConfigError
+from .schema import check_schema
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=-]*$")
 DEFAULT_KERNEL = "research-workbook"
@@ -39,6 +40,8 @@ class Workbook:
     kernel: str = DEFAULT_KERNEL
     timeout: float = 600.0
     data_dir: Path | None = None
+    confirmatory: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    domains: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
 
     @property
     def runs_dir(self) -> Path:
@@ -137,6 +140,11 @@ def load_workbook(path: Path | str = "workbook.toml") -> Workbook:
         ) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"byte {exc.start}: not valid UTF-8", str(path)) from None
+    except IsADirectoryError as exc:
+        raise ConfigError("is a folder, not a file", str(path)) from exc
+    check_schema(doc, str(path))
     root = path.parent
     meta = doc.get("workbook", {})
     runs: list[Run] = []
@@ -159,16 +167,31 @@ def load_workbook(path: Path | str = "workbook.toml") -> Workbook:
         if r.id in seen:
             raise ConfigError(f"run id {r.id!r} is used twice", str(path), "id")
         seen.add(r.id)
+    ids = [r.id for r in runs]
+    for name, entry in doc.get("confirmatory", {}).items():
+        if entry["run"] not in ids:
+            raise ConfigError(
+                f"confirmatory.{name}.run: no run {entry['run']!r}; the runs are: {', '.join(ids)}",
+                str(path),
+                f"confirmatory.{name}.run",
+            )
+    outputs = (root / meta.get("outputs", "outputs")).resolve()
+    if outputs.exists() and not outputs.is_dir():
+        raise ConfigError(
+            f"workbook.outputs: {outputs} exists and is not a folder", str(path), "workbook.outputs"
+        )
     data_dir = meta.get("data")
     return Workbook(
         root=root,
         path=path,
         title=meta.get("title", "Workbook"),
         runs=tuple(runs),
-        outputs=(root / meta.get("outputs", "outputs")).resolve(),
+        outputs=outputs,
         kernel=meta.get("kernel", DEFAULT_KERNEL),
         timeout=float(meta.get("timeout", 600)),
         data_dir=(root / data_dir).resolve() if data_dir else None,
+        confirmatory={k: dict(v) for k, v in doc.get("confirmatory", {}).items()},
+        domains={k: dict(v) for k, v in doc.get("domains", {}).items()},
     )
 
 

@@ -276,7 +276,7 @@ def execute(
     outcomes = plan(workbook, runs, data_dir, force)
     for o in outcomes:
         if o.status == "pending":
-            check_parameters(o.run.id, o.run.notebook, o.run.parameters)
+            check_parameters(o.run.id, o.run.notebook, o.run.parameters, workbook.domains)
     if not any(o.status == "pending" for o in outcomes):
         return outcomes
     workbook.outputs.mkdir(parents=True, exist_ok=True)
