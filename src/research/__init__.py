@@ -7,6 +7,12 @@ A thin public face: ``import research as rs`` then ``rs.load()``, ``rs.analysis_
 from __future__ import annotations
 
 import importlib
+from importlib import metadata as _metadata
+
+try:
+    __version__ = _metadata.version("research")
+except _metadata.PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
 
 _EXPORTS = {
     "load": "data",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -148,20 +149,63 @@ def cmd_lab(args) -> int:
         f"--MappingKernelManager.default_kernel_name={DEFAULT_KERNEL}",
         *args.lab_args,
     ]
+    if _is_root() and not any(a.startswith("--allow-root") for a in argv):
+        argv.append("--allow-root")
+        print(
+            "research lab: running as root, so JupyterLab is started with --allow-root",
+            file=sys.stderr,
+        )
+    logging.getLogger("research").debug("exec %s", " ".join(argv))
+    sys.stderr.flush()
     os.execv(sys.executable, argv)
     return EXIT_OK  # pragma: no cover - execv does not return
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="research", description="Run, list, validate and publish the research workbook."
-    )
-    parser.add_argument(
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _common(defaults: bool) -> argparse.ArgumentParser:
+    """Options accepted before and after the subcommand (``research run --workbook x``)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
         "--workbook",
-        default="workbook.toml",
+        default="workbook.toml" if defaults else argparse.SUPPRESS,
         help="path of workbook.toml (default: ./workbook.toml)",
     )
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=False if defaults else argparse.SUPPRESS,
+        help="log what the engine decides (cache keys, workers, locks) to stderr",
+    )
+    return common
+
+
+P_HELP = (
+    "override a parameter for the selected runs (repeatable). VALUE is a TOML literal: "
+    'true/false, 3, 0.5, [1, 2], "text"; a bare word such as nato is taken as a string'
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="research",
+        description="Run, list, validate and publish the research workbook.",
+        parents=[_common(True)],
+    )
+    parser.add_argument("--version", action="version", version=f"research {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    common = _common(False)
+    _add_parser = sub.add_parser
+
+    def add_parser(*a, **k):
+        return _add_parser(*a, parents=[common], **k)
+
+    sub.add_parser = add_parser  # every subcommand takes --workbook and --verbose too
 
     run = sub.add_parser(
         "run",
@@ -180,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="override a parameter for the selected runs (repeatable)",
+        help=P_HELP,
     )
     run.add_argument(
         "--timeout",
@@ -223,7 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
         "lab",
         help="start JupyterLab on the project with its kernel",
         description="Start JupyterLab rooted at the project, with the project "
-        "kernel. Extra arguments go to JupyterLab.",
+        "kernel. Every other argument goes to JupyterLab untouched; as root, --allow-root is "
+        "added (and said). JupyterLab's own help: research lab -- --help.",
     )
     lab.add_argument(
         "lab_args",
@@ -235,20 +280,56 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _subcommand_index(argv: list[str]) -> int | None:
+    """Where the subcommand is: the first word that is not a global option or its value."""
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--workbook":
+            i += 2
+            continue
+        if a.startswith("-"):
+            i += 1
+            continue
+        return i
+    return None
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Parse the command line; everything after ``lab`` goes to JupyterLab untouched
-    (argparse's REMAINDER would reject options such as ``--no-browser``)."""
+    """Parse the command line. For ``lab``, everything after it goes to JupyterLab untouched
+    (argparse's REMAINDER would reject options such as ``--no-browser``), except our own
+    ``--workbook``, ``--verbose`` and ``-h``; ``--`` passes the rest verbatim. ``lab`` as a run
+    id (``research run lab -j 2``) is a run id, not the subcommand."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if "lab" in argv:
-        cut = argv.index("lab") + 1
-        args = build_parser().parse_args(argv[:cut])
-        args.lab_args = argv[cut:]
-        return args
-    return build_parser().parse_args(argv)
+    at = _subcommand_index(argv)
+    if at is None or argv[at] != "lab":
+        return build_parser().parse_args(argv)
+    ours, passed, rest = argv[: at + 1], [], argv[at + 1 :]
+    while rest:
+        a = rest.pop(0)
+        if a == "--":
+            passed += rest
+            break
+        if a in ("-h", "--help", "-v", "--verbose"):
+            ours.append(a)
+        elif a == "--workbook" and rest:
+            ours += [a, rest.pop(0)]
+        elif a.startswith("--workbook="):
+            ours.append(a)
+        else:
+            passed.append(a)
+    args = build_parser().parse_args(ours)
+    args.lab_args = passed
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
+        format="research: %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
     try:
         return args.func(args)
     except ResearchError as exc:

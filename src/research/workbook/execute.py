@@ -9,6 +9,7 @@ and on Ctrl-C or SIGTERM stops every worker and kernel before it exits.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import signal
@@ -30,6 +31,7 @@ from .params import check_parameters
 from .provenance import git_state
 
 POLL_SECONDS = 0.05
+logger = logging.getLogger(__name__)
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -68,7 +70,15 @@ def plan(workbook: Workbook, runs: Sequence[Run], data_dir: Path, force: bool) -
         key = run_key(run, workbook, data_dir)
         final = workbook.runs_dir / run.id
         failed = (workbook.failed_dir / run.id).exists()
-        cached = not force and not failed and stored_key(final) == key
+        stored = stored_key(final)
+        cached = not force and not failed and stored == key
+        logger.debug(
+            "%s: cache key %s, stored %s -> %s",
+            run.id,
+            key[:12],
+            (stored or "-")[:12],
+            "cached" if cached else "pending",
+        )
         out.append(Outcome(run, "cached" if cached else "pending", key=key))
     return out
 
@@ -150,6 +160,9 @@ class Batch:
             cwd=self.workbook.root,
         )
         o.status, o.started = "running", time.time()
+        logger.debug(
+            "%s: worker pid %d started (generation %d)", o.run.id, o.proc.pid, self.generation
+        )
 
     def _finish(self, o: Outcome) -> None:
         o.seconds = round(time.time() - o.started, 3)
@@ -292,8 +305,11 @@ def run_status(workbook: Workbook, run: Run, data_dir: Path) -> str:
         return "failed"
     stored = stored_key(workbook.runs_dir / run.id)
     if stored is None:
+        logger.debug("%s: no stored cache key: new", run.id)
         return "new"
-    return "cached" if stored == run_key(run, workbook, data_dir) else "stale"
+    key = run_key(run, workbook, data_dir)
+    logger.debug("%s: cache key %s, stored %s", run.id, key[:12], stored[:12])
+    return "cached" if stored == key else "stale"
 
 
 def summary_rows(outcomes: Sequence[Outcome], workbook: Workbook) -> list[dict]:

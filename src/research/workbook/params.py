@@ -122,6 +122,19 @@ def check_domains(
             )
 
 
+def _literal_hint(type_name: str, value: object) -> str:
+    """A hint for ``-p`` values, which are TOML literals (``True`` is a string there)."""
+    if type_name == "bool" and isinstance(value, str) and value.lower() in ("true", "false"):
+        return f" (-p values are TOML literals: write {value.lower()}, in lower case)"
+    if type_name in ("int", "float") and isinstance(value, str):
+        return " (-p values are TOML literals: write the number without quotes)"
+    if type_name == "str" and not isinstance(value, str):
+        return f" (-p values are TOML literals: quote it to pass a string, -p name='\"{value}\"')"
+    if type_name == "list" and isinstance(value, str):
+        return " (-p values are TOML literals: write a list as [1, 2])"
+    return ""
+
+
 def check_parameters(
     run_id: str,
     notebook: Path,
@@ -143,7 +156,8 @@ def check_parameters(
             raise ParameterError(
                 run_id,
                 name,
-                f"expected {declared[name].type_name}, got {type(value).__name__} {value!r}",
+                f"expected {declared[name].type_name}, got {type(value).__name__} {value!r}"
+                + _literal_hint(declared[name].type_name, value),
                 allowed,
             )
     for d in declared.values():

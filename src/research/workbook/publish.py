@@ -80,8 +80,11 @@ def collect(workbook: Workbook) -> dict:
         else:
             state, folder = "not run", None
         manifest = read_json(folder / "manifest.json", {}) if folder else {}
-        results = read_json(ok_dir / "results.json", []) if state == "ok" else []
-        figures = sorted((ok_dir / "figures").glob("*.png")) if state == "ok" else []
+        # a failed attempt (a -p override, an edit) never removes the last good results:
+        # they stay in the table and gallery while the status shows the failure
+        last_good = (ok_dir / "manifest.json").exists()
+        results = read_json(ok_dir / "results.json", []) if last_good else []
+        figures = sorted((ok_dir / "figures").glob("*.png")) if last_good else []
         runs.append(
             {
                 "run": run,
@@ -91,6 +94,7 @@ def collect(workbook: Workbook) -> dict:
                 "results": results,
                 "figures": figures,
                 "has_page": bool(folder and (folder / "notebook.html").exists()),
+                "results_from_last_good": state == "failed" and last_good,
             }
         )
     return {"runs": runs}
