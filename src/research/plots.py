@@ -548,10 +548,12 @@ def strip_by_group(
     ylabel: str,
     save_as: str | None = None,
     outdir: str | Path | None = None,
+    seed: int = 0,
 ) -> Figure:
     """Every observation as a point per group, over a box of its quartiles.
 
-    Small samples are shown whole rather than summarised away.
+    Small samples are shown whole rather than summarised away. The horizontal jitter is
+    seeded (``seed``), so the figure is byte-for-byte reproducible.
     """
     _require_columns(df, [group, value])
     data = df[[group, value]].dropna().astype({group: str, value: float})
@@ -569,9 +571,13 @@ def strip_by_group(
             showfliers=False,
             width=0.5,
         )
-        sns.stripplot(
-            data=data, x=group, y=value, order=order, ax=ax, alpha=0.7, jitter=0.2, size=4
-        )
+        # the jitter is drawn from a generator seeded by ``seed``, so the same data always
+        # gives the same picture (seaborn's stripplot draws from numpy's global state)
+        rng = np.random.default_rng(seed)
+        for i, g in enumerate(order):
+            ys = data.loc[data[group] == g, value].to_numpy()
+            xs = i + rng.uniform(-0.2, 0.2, size=len(ys))
+            ax.scatter(xs, ys, s=16, alpha=0.7, color="C0", linewidths=0, zorder=3)
         counts = data[group].value_counts()
         ax.set_xticks(range(len(order)), [f"{g}\n(n = {counts[g]})" for g in order])
         ax.set(title=title, xlabel=xlabel, ylabel=ylabel)

@@ -118,6 +118,28 @@ def _execute(job: dict, staging: Path) -> dict:
     return {}
 
 
+def stable_cell_ids(notebook: Path) -> None:
+    """Give papermill's injected-parameters cell a fixed id instead of a random one, so the
+    executed notebook and its HTML are the same on every run."""
+    import json
+
+    try:
+        nb = json.loads(notebook.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    taken = {c.get("id") for c in nb.get("cells", [])}
+    changed = False
+    for i, cell in enumerate(nb.get("cells", [])):
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            new = "injected-parameters" if "injected-parameters" not in taken else f"injected-{i}"
+            if cell.get("id") != new:
+                cell["id"], changed = new, True
+    if changed:
+        tmp = notebook.with_suffix(".tmp")
+        tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, notebook)
+
+
 def _effective_parameters(job: dict) -> dict:
     """The notebook's declared defaults with the run's values over them (shown on the page)."""
     from .params import declared_parameters
@@ -136,6 +158,8 @@ def run_job(job: dict) -> dict:
     started = time.time()
     error = _execute(job, staging)
     finished = time.time()
+    if (staging / NOTEBOOK).exists():
+        stable_cell_ids(staging / NOTEBOOK)
     status = "failed" if error else "ok"
     effective = _effective_parameters(job)
     if (staging / NOTEBOOK).exists():
