@@ -19,6 +19,20 @@ from .exceptions import AnalysisError
 # active defense pact with one of them other than oneself.
 MAJOR_POWERS = frozenset({"USA", "RUS", "CHN", "GBR", "FRA"})
 NATO = "nato"
+
+# COW codes that change with the date for one party id (COW State System Membership v2016):
+# before the unification of 22 May 1990 the id YEM stands for the Yemen Arab Republic (678);
+# from 1990 for Yemen (679). The USSR and Russia are one code (365); West Germany (FRG, 260) and
+# Germany (DEU, 255) are two ids, so they need no rule.
+DATED_CCODES = {"YEM": ((1990, 678, 679),)}
+
+
+def party_ccode(party: str, year: int, cow_code: int | None = None) -> int | None:
+    """The COW code of a party in a year: ``cow_code`` (from parties.csv) unless a dated rule
+    in :data:`DATED_CCODES` applies (code ``before`` for years before ``from_year``)."""
+    for from_year, before, after in DATED_CCODES.get(party, ()):
+        return before if year < from_year else after
+    return cow_code
 DEFENSE = "defense"
 
 #: The alliance definitions notebooks may choose from (parameter ``alliance_definition``).
