@@ -304,7 +304,7 @@ def add_groups(b: Builder, groups) -> None:
                         f"{' (one-way, pledged by ' + pledged + ')' if pledged else ''}.", cites)
 
 
-if __name__ == "__main__":
+if __name__ == "__main__" and "--state-years" not in sys.argv:
     b = Builder()
     b.extend_named()
     dy, edges = b.residual()
@@ -314,3 +314,29 @@ if __name__ == "__main__":
     print(len(b.new_alliances), "alliances,", len(b.new_members), "spells,", len(b.evidence), "evidence rows")
     for a in b.new_alliances:
         print(a["alliance_id"], "|", a["name"], "|", a["direction"], a["pledged_by"])
+
+
+def atop_state_years() -> None:
+    """Write data/atop_defense_state_years.csv: ATOP 5.1's defense indicator (the state gives
+    or receives a defense pledge in the year) and its count of defense partners, for every
+    relevant party and year 1945-2018 in which the party's COW code is in the COW list."""
+    b = Builder()
+    cow = pd.read_csv(REF / "cow_states2016.csv")
+    spans = defaultdict(list)
+    for c, y0, y1 in zip(cow.ccode, cow.styear, cow.endyear):
+        spans[c].append((y0, max(y1, LAST) if y1 == 2016 else y1))
+    rows = []
+    for p in relevant_parties():
+        for y in range(1945, LAST + 1):
+            c = b.cc(p, y)
+            if c is None or not any(a <= y <= z for a, z in spans[c]):
+                continue
+            n = len(b.part.get((c, y), ()))
+            rows.append(dict(party_id=p, year=y, cow_code=c, atop_defense=str(n > 0).lower(),
+                             atop_n_defense_partners=n, sources=ATOP))
+    pd.DataFrame(rows).to_csv(DATA / "atop_defense_state_years.csv", index=False, lineterminator="\n")
+    print(len(rows), "state-years")
+
+
+if __name__ == "__main__" and "--state-years" in sys.argv:
+    atop_state_years()
