@@ -433,11 +433,12 @@ def _check_memberships(raw: dict[str, RawTable]) -> Iterator[Problem]:
             yield _problem(
                 t, i, "end_date", "", "end-event", "an end_event is given but end_date is empty"
             )
-        if end:
-            # an imprecise end counts through the last day it can stand for (codebook rule)
-            precision = row.get("end_date_precision") or "day"
-            end = end if precision == "day" else _latest(end, precision) + timedelta(days=1)
-        if start and end and end <= start:
+        # an imprecise end counts through the last day it can stand for (codebook rule); a
+        # status change within that period starts the next spell on the coded date
+        bound = end
+        if end and (row.get("end_date_precision") or "day") != "day":
+            bound = _latest(end, row["end_date_precision"]) + timedelta(days=1)
+        if start and bound and bound <= start:
             yield _problem(
                 t,
                 i,
