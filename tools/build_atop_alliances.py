@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tools"))
 from fill_party_codes import relevant_parties  # noqa: E402
+
 from research.alliances import party_ccode  # noqa: E402
 
 REF = Path("../shared/reference")
@@ -32,8 +33,19 @@ EDGE = 2  # a run of at most this many years next to a page-coded spell of the s
 # Named treaties extended to their full ATOP membership through an anchor state whose ATOP
 # defense partners from that year on are that treaty's members only (checked by hand).
 ANCHORS = {"nato": (395, 1949), "arab_league_jdt": (660, 1950)}
-MEMBER_FIELDS = ["alliance_id", "party_id", "start_date", "start_date_precision", "start_event",
-                 "end_date", "end_date_precision", "end_event", "status", "sources", "notes"]
+MEMBER_FIELDS = [
+    "alliance_id",
+    "party_id",
+    "start_date",
+    "start_date_precision",
+    "start_event",
+    "end_date",
+    "end_date_precision",
+    "end_event",
+    "status",
+    "sources",
+    "notes",
+]
 
 
 def runs(years):
@@ -82,26 +94,59 @@ class Builder:
     def spell(self, aid, pid, y0, y1, note, cites):
         ended = y1 < LAST
         if y0 == 1945:
-            note += (" In force in 1945, the first year of the ATOP file used here: the spell may "
-                     "have started earlier (left-censored at 1945).")
-        row = dict(alliance_id=aid, party_id=pid, start_date=f"{y0}-01-01",
-                   start_date_precision="year", start_event="signature",
-                   end_date=f"{y1}-01-01" if ended else "",
-                   end_date_precision="year" if ended else "",
-                   end_event="last_atop_year" if ended else "", status="active",
-                   sources=ATOP, notes=note)
+            note += (
+                " In force in 1945, the first year of the ATOP file used here: the spell may "
+                "have started earlier (left-censored at 1945)."
+            )
+        row = dict(
+            alliance_id=aid,
+            party_id=pid,
+            start_date=f"{y0}-01-01",
+            start_date_precision="year",
+            start_event="signature",
+            end_date=f"{y1}-01-01" if ended else "",
+            end_date_precision="year" if ended else "",
+            end_event="last_atop_year" if ended else "",
+            status="active",
+            sources=ATOP,
+            notes=note,
+        )
         self.new_members.append(row)
         key = f"{aid}/{pid}/{row['start_date']}"
-        self.evidence.append(["alliance_members", key, "start_date", row["start_date"], ATOP,
-                              f"{cites}, year={y0}: atop_defense=1",
-                              f"ATOP 5.1 dyad-years: first year of the run with atop_defense=1 ({cites}); ATOP dates from signature"])
+        self.evidence.append(
+            [
+                "alliance_members",
+                key,
+                "start_date",
+                row["start_date"],
+                ATOP,
+                f"{cites}, year={y0}: atop_defense=1",
+                f"ATOP 5.1 dyad-years: first year of the run with atop_defense=1 ({cites}); ATOP dates from signature",
+            ]
+        )
         if ended:
-            self.evidence.append(["alliance_members", key, "end_date", row["end_date"], ATOP,
-                                  f"{cites}, year={y1}: atop_defense=1; year={y1 + 1}: no defense pledge",
-                                  f"ATOP 5.1 dyad-years: last year of the run with atop_defense=1 ({cites})"])
-        self.evidence.append(["alliance_members", key, "status", "active", ATOP,
-                              f"{cites}: atop_defense=1 in {y0}-{y1}",
-                              "ATOP 5.1 codes the pledge in force in every year of the spell"])
+            self.evidence.append(
+                [
+                    "alliance_members",
+                    key,
+                    "end_date",
+                    row["end_date"],
+                    ATOP,
+                    f"{cites}, year={y1}: atop_defense=1; year={y1 + 1}: no defense pledge",
+                    f"ATOP 5.1 dyad-years: last year of the run with atop_defense=1 ({cites})",
+                ]
+            )
+        self.evidence.append(
+            [
+                "alliance_members",
+                key,
+                "status",
+                "active",
+                ATOP,
+                f"{cites}: atop_defense=1 in {y0}-{y1}",
+                "ATOP 5.1 codes the pledge in force in every year of the spell",
+            ]
+        )
 
     def extend_named(self):
         for aid, (anchor, first) in ANCHORS.items():
@@ -117,15 +162,23 @@ class Builder:
                     if p in coded:
                         continue
                     cites = f"ccode1={anchor}, ccode2={c}" if c != anchor else f"ccode1={anchor}"
-                    self.spell(aid, p, y0, y1,
-                               f"Member derived from ATOP 5.1: defense pledge with COW {anchor} "
-                               f"(anchor state whose ATOP defense partners are this treaty's members), "
-                               f"{y0}-{LAST if y1 >= LAST else y1}; year precision, from signature "
-                               "(ATOP's convention); no page read for this member's own dates.", cites)
+                    self.spell(
+                        aid,
+                        p,
+                        y0,
+                        y1,
+                        f"Member derived from ATOP 5.1: defense pledge with COW {anchor} "
+                        f"(anchor state whose ATOP defense partners are this treaty's members), "
+                        f"{y0}-{LAST if y1 >= LAST else y1}; year precision, from signature "
+                        "(ATOP's convention); no page read for this member's own dates.",
+                        cites,
+                    )
 
     def covered(self):
         """(party, year) -> parties sharing a page-coded or already derived defense treaty."""
-        defense = set(self.alliances.loc[self.alliances.obligations.str.contains("defense"), "alliance_id"])
+        defense = set(
+            self.alliances.loc[self.alliances.obligations.str.contains("defense"), "alliance_id"]
+        )
         rows = pd.concat([self.members, pd.DataFrame(self.new_members)], ignore_index=True)
         rows = rows[(rows.status == "active") & rows.alliance_id.isin(defense)]
         by_year = defaultdict(set)  # (alliance, year) -> parties
@@ -162,7 +215,9 @@ class Builder:
             keep = []
             for y0, y1 in runs(sorted(set(ys))):
                 near = {y0 - 1, y1 + 1} & pair_cov.get(k, set())
-                (edges if near and y1 - y0 + 1 <= EDGE else out).setdefault(k, []).extend(range(y0, y1 + 1))
+                (edges if near and y1 - y0 + 1 <= EDGE else out).setdefault(k, []).extend(
+                    range(y0, y1 + 1)
+                )
             del keep
         return out, edges
 
@@ -193,7 +248,10 @@ class Builder:
                 seen |= comp
                 full = all(
                     b in self.part.get((a, y), ())
-                    for a in comp for b in comp if a < b for y in range(y0, y1 + 1)
+                    for a in comp
+                    for b in comp
+                    if a < b
+                    for y in range(y0, y1 + 1)
                 )
                 mine = [k for k in dyads if k <= comp]
                 if full and len(comp) > 2:
@@ -235,9 +293,22 @@ def write(b: Builder):
     for i, r in al.iterrows():
         if not r["direction"]:
             al.loc[i, "direction"] = "mutual"
-    cols = ["alliance_id", "name", "obligations", "scope", "direction", "pledged_by", "cow_id",
-            "atop_id", "start_date", "start_date_precision", "end_date", "end_date_precision",
-            "sources", "notes"]
+    cols = [
+        "alliance_id",
+        "name",
+        "obligations",
+        "scope",
+        "direction",
+        "pledged_by",
+        "cow_id",
+        "atop_id",
+        "start_date",
+        "start_date_precision",
+        "end_date",
+        "end_date_precision",
+        "sources",
+        "notes",
+    ]
     al[cols].to_csv(DATA / "alliances.csv", index=False, lineterminator="\n")
     with open(DATA / "alliance_members.csv", "a", newline="") as f:
         w = csv.DictWriter(f, fieldnames=MEMBER_FIELDS, lineterminator="\n")
@@ -252,8 +323,10 @@ def add_groups(b: Builder, groups) -> None:
     for g in groups:  # runs that start at the data window reach back to their ATOP start
         early = [c for c in g if min(g[c]) == FIRST]
         y = FIRST - 1
-        while y >= 1945 and len(early) > 1 and all(
-            o in b.part.get((c, y), ()) for c in early for o in early if o != c
+        while (
+            y >= 1945
+            and len(early) > 1
+            and all(o in b.part.get((c, y), ()) for c in early for o in early if o != c)
         ):
             for c in early:
                 g[c].add(y)
@@ -284,24 +357,44 @@ def add_groups(b: Builder, groups) -> None:
         while aid in taken:
             aid, n = f"{base}_{n}", n + 1
         taken.add(aid)
-        b.new_alliances.append(dict(
-            alliance_id=aid, name=name, obligations="defense", scope=scope, direction=direction,
-            pledged_by=pledged, cow_id="", atop_id="", start_date=f"{y0}-01-01",
-            start_date_precision="year", end_date="" if y1 >= LAST else f"{y1}-01-01",
-            end_date_precision="" if y1 >= LAST else "year", sources=ATOP,
-            notes=("Derived from ATOP 5.1 dyad-years: the members pledged defense to each other "
-                   f"({'one way, from ' + pledged if pledged else 'in both directions'}) in every "
-                   "year of their spells. The treaty itself was not identified from a page read, so "
-                   "the name only states members and first year; atop_id empty because the shipped "
-                   "ATOP dyad-year file carries no atopid; dates are years from signature (ATOP's "
-                   "convention). A spell still in force in 2018, ATOP's last year, is coded ongoing.")))
+        b.new_alliances.append(
+            dict(
+                alliance_id=aid,
+                name=name,
+                obligations="defense",
+                scope=scope,
+                direction=direction,
+                pledged_by=pledged,
+                cow_id="",
+                atop_id="",
+                start_date=f"{y0}-01-01",
+                start_date_precision="year",
+                end_date="" if y1 >= LAST else f"{y1}-01-01",
+                end_date_precision="" if y1 >= LAST else "year",
+                sources=ATOP,
+                notes=(
+                    "Derived from ATOP 5.1 dyad-years: the members pledged defense to each other "
+                    f"({'one way, from ' + pledged if pledged else 'in both directions'}) in every "
+                    "year of their spells. The treaty itself was not identified from a page read, so "
+                    "the name only states members and first year; atop_id empty because the shipped "
+                    "ATOP dyad-year file carries no atopid; dates are years from signature (ATOP's "
+                    "convention). A spell still in force in 2018, ATOP's last year, is coded ongoing."
+                ),
+            )
+        )
         for c in cs:
             for r0, r1 in runs(g[c]):
                 others = [o for o in cs if o != c][:3]
                 cites = "; ".join(f"ccode1={c}, ccode2={o}" for o in others)
-                b.spell(aid, b.pid(c, r0), r0, r1,
-                        f"Derived from ATOP 5.1: defense pledge with the other members in {r0}-{r1}"
-                        f"{' (one-way, pledged by ' + pledged + ')' if pledged else ''}.", cites)
+                b.spell(
+                    aid,
+                    b.pid(c, r0),
+                    r0,
+                    r1,
+                    f"Derived from ATOP 5.1: defense pledge with the other members in {r0}-{r1}"
+                    f"{' (one-way, pledged by ' + pledged + ')' if pledged else ''}.",
+                    cites,
+                )
 
 
 if __name__ == "__main__" and "--state-years" not in sys.argv:
@@ -311,7 +404,14 @@ if __name__ == "__main__" and "--state-years" not in sys.argv:
     add_groups(b, b.groups(dy))
     if "--write" in sys.argv:
         write(b)
-    print(len(b.new_alliances), "alliances,", len(b.new_members), "spells,", len(b.evidence), "evidence rows")
+    print(
+        len(b.new_alliances),
+        "alliances,",
+        len(b.new_members),
+        "spells,",
+        len(b.evidence),
+        "evidence rows",
+    )
     for a in b.new_alliances:
         print(a["alliance_id"], "|", a["name"], "|", a["direction"], a["pledged_by"])
 
@@ -332,9 +432,19 @@ def atop_state_years() -> None:
             if c is None or not any(a <= y <= z for a, z in spans[c]):
                 continue
             n = len(b.part.get((c, y), ()))
-            rows.append(dict(party_id=p, year=y, cow_code=c, atop_defense=str(n > 0).lower(),
-                             atop_n_defense_partners=n, sources=ATOP))
-    pd.DataFrame(rows).to_csv(DATA / "atop_defense_state_years.csv", index=False, lineterminator="\n")
+            rows.append(
+                dict(
+                    party_id=p,
+                    year=y,
+                    cow_code=c,
+                    atop_defense=str(n > 0).lower(),
+                    atop_n_defense_partners=n,
+                    sources=ATOP,
+                )
+            )
+    pd.DataFrame(rows).to_csv(
+        DATA / "atop_defense_state_years.csv", index=False, lineterminator="\n"
+    )
     print(len(rows), "state-years")
 
 

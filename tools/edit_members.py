@@ -9,8 +9,19 @@ import csv
 from pathlib import Path
 
 DATA = Path("data")
-FIELDS = ["alliance_id", "party_id", "start_date", "start_date_precision", "start_event",
-          "end_date", "end_date_precision", "end_event", "status", "sources", "notes"]
+FIELDS = [
+    "alliance_id",
+    "party_id",
+    "start_date",
+    "start_date_precision",
+    "start_event",
+    "end_date",
+    "end_date_precision",
+    "end_event",
+    "status",
+    "sources",
+    "notes",
+]
 
 
 def apply(drop: list[tuple[str, str, str]], add: list[dict], evidence: list[list[str]]) -> None:

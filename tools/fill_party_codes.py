@@ -18,17 +18,100 @@ COW_CITE = "COW State System Membership v2016"
 COCO_CITE = "country_converter 1.3.2 (coco), country_data.tsv"
 # party id -> COW ccode (one id per COW code; Yemen's code depends on the date, see
 # research.alliances.party_ccode)
-CODES = dict(USA=2, RUS=365, UKR=369, BLR=370, GBR=200, FRA=220, FRG=260, GDR=265, DEU=255,
-             POL=290, SVN=349, NOR=385, SWE=380, BEL=211, NLD=210, ITA=325, ESP=230, CZE=316,
-             CSK=315, HUN=310, TUR=640, GRC=350, CHE=225, AUS=900, NZL=920, CAN=20, JPN=740,
-             KOR=732, PRK=731, CHN=710, TWN=713, IND=750, PAK=770, BGD=771, AFG=700, VNM=816,
-             RVN=817, PHL=840, THA=800, ISR=666, EGY=651, SYR=652, JOR=663, LBN=660, IRQ=645,
-             IRN=630, SAU=670, ARE=696, QAT=694, OMN=698, KWT=690, BHR=692, YEM=679, LBY=620,
-             DZA=615, MAR=600, ETH=530, ERI=531, SDN=625, SSD=626, NGA=475, CUB=40, VEN=101,
-             COL=100, SLV=92, NIC=93, ARG=160, MEX=70, BRA=140, GEO=372, ARM=371, AZE=373,
-             KAZ=705, UZB=704, KGZ=703, TJK=702, MDA=359, RWA=517, MMR=775, CHL=155, BGR=355,
-             ZAF=560, AGO=540, MOZ=541, SOM=520, CYP=352, HRV=344, YUG=345, BIH=346, ECU=130,
-             PER=135, AUT=305)
+CODES = dict(
+    USA=2,
+    RUS=365,
+    UKR=369,
+    BLR=370,
+    GBR=200,
+    FRA=220,
+    FRG=260,
+    GDR=265,
+    DEU=255,
+    POL=290,
+    SVN=349,
+    NOR=385,
+    SWE=380,
+    BEL=211,
+    NLD=210,
+    ITA=325,
+    ESP=230,
+    CZE=316,
+    CSK=315,
+    HUN=310,
+    TUR=640,
+    GRC=350,
+    CHE=225,
+    AUS=900,
+    NZL=920,
+    CAN=20,
+    JPN=740,
+    KOR=732,
+    PRK=731,
+    CHN=710,
+    TWN=713,
+    IND=750,
+    PAK=770,
+    BGD=771,
+    AFG=700,
+    VNM=816,
+    RVN=817,
+    PHL=840,
+    THA=800,
+    ISR=666,
+    EGY=651,
+    SYR=652,
+    JOR=663,
+    LBN=660,
+    IRQ=645,
+    IRN=630,
+    SAU=670,
+    ARE=696,
+    QAT=694,
+    OMN=698,
+    KWT=690,
+    BHR=692,
+    YEM=679,
+    LBY=620,
+    DZA=615,
+    MAR=600,
+    ETH=530,
+    ERI=531,
+    SDN=625,
+    SSD=626,
+    NGA=475,
+    CUB=40,
+    VEN=101,
+    COL=100,
+    SLV=92,
+    NIC=93,
+    ARG=160,
+    MEX=70,
+    BRA=140,
+    GEO=372,
+    ARM=371,
+    AZE=373,
+    KAZ=705,
+    UZB=704,
+    KGZ=703,
+    TJK=702,
+    MDA=359,
+    RWA=517,
+    MMR=775,
+    CHL=155,
+    BGR=355,
+    ZAF=560,
+    AGO=540,
+    MOZ=541,
+    SOM=520,
+    CYP=352,
+    HRV=344,
+    YUG=345,
+    BIH=346,
+    ECU=130,
+    PER=135,
+    AUT=305,
+)
 NOTES = {
     "RUS": "COW 365 for the USSR and Russia (one COW code, one party id).",
     "YEM": "COW 679 (Yemen, from 1990); before the 1990 unification this id stands for the "
@@ -43,7 +126,9 @@ def main(coco_tsv: str) -> None:
     path = Path("data/parties.csv")
     rows = list(csv.DictReader(path.open(newline="")))
     fields = list(rows[0].keys())
-    cow = {int(r["ccode"]): r for r in csv.DictReader(open("../shared/reference/cow_states2016.csv"))}
+    cow = {
+        int(r["ccode"]): r for r in csv.DictReader(open("../shared/reference/cow_states2016.csv"))
+    }
     evidence = []
     for r in rows:
         c = CODES.get(r["party_id"])
@@ -60,13 +145,21 @@ def main(coco_tsv: str) -> None:
         if r["party_id"] in NOTES:
             r["notes"] = (r["notes"] + " " if r["notes"] else "") + NOTES[r["party_id"]]
         s = cow[c]
-        evidence.append(["parties", r["party_id"], "cow_code", str(c), COW_CITE,
-                         f"stateabb={s['stateabb']}, ccode={c}, statenme={s['statenme']}", ""])
+        evidence.append(
+            [
+                "parties",
+                r["party_id"],
+                "cow_code",
+                str(c),
+                COW_CITE,
+                f"stateabb={s['stateabb']}, ccode={c}, statenme={s['statenme']}",
+                "",
+            ]
+        )
     coco = {}
     for r in csv.DictReader(open(coco_tsv), delimiter="\t"):
         coco.setdefault(r["name_short"], r["ISO3"])
     return rows, fields, cow, coco, evidence
-
 
 
 def needed_codes() -> set[int]:
@@ -115,17 +208,48 @@ def run(coco_tsv: str) -> None:
         note = (
             "Added as an alliance member (ATOP 5.1 defense partner of a state in the exchange "
             "data). Name and COW code from the COW list v2016"
-            + ("; ISO3 from country_converter's table (row whose GWcode equals this COW code)." if iso else
-               "; no ISO3 (the state ended in 1990).")
+            + (
+                "; ISO3 from country_converter's table (row whose GWcode equals this COW code)."
+                if iso
+                else "; no ISO3 (the state ended in 1990)."
+            )
         )
-        rows.append({"party_id": pid, "name": s["statenme"], "kind": "state", "iso3": iso,
-                     "cow_code": str(c), "gw_code": "", "sponsor": "",
-                     "sources": COW_CITE + (" | " + COCO_CITE if iso else ""), "notes": note})
-        evidence.append(["parties", pid, "cow_code", str(c), COW_CITE,
-                         f"stateabb={s['stateabb']}, ccode={c}, statenme={s['statenme']}", ""])
+        rows.append(
+            {
+                "party_id": pid,
+                "name": s["statenme"],
+                "kind": "state",
+                "iso3": iso,
+                "cow_code": str(c),
+                "gw_code": "",
+                "sponsor": "",
+                "sources": COW_CITE + (" | " + COCO_CITE if iso else ""),
+                "notes": note,
+            }
+        )
+        evidence.append(
+            [
+                "parties",
+                pid,
+                "cow_code",
+                str(c),
+                COW_CITE,
+                f"stateabb={s['stateabb']}, ccode={c}, statenme={s['statenme']}",
+                "",
+            ]
+        )
         if iso:
-            evidence.append(["parties", pid, "iso3", iso, COCO_CITE,
-                             f"ISO3={iso}, GWcode={c}", "row of country_data.tsv matched on GWcode = COW code"])
+            evidence.append(
+                [
+                    "parties",
+                    pid,
+                    "iso3",
+                    iso,
+                    COCO_CITE,
+                    f"ISO3={iso}, GWcode={c}",
+                    "row of country_data.tsv matched on GWcode = COW code",
+                ]
+            )
     with path_open("data/parties.csv", "w") as f:
         w = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
         w.writeheader()

@@ -44,6 +44,9 @@ MAJOR_POWERS: dict[str, tuple[int, int | None]] = {
 #: The alliance definitions notebooks may choose from (parameter ``alliance_definition``).
 DEFINITIONS = ("defense_pact", "atop_defense", "nato", "us_treaty_ally", "major_power_ally")
 
+#: The citation of ATOP 5.1 in `sources` (a dataset source, see datapackage.json x-datasetSources).
+ATOP_CITATION = "ATOP 5.1 (Leeds et al. 2002; Leeds 2022), atop5_1_ddyr"
+
 #: ATOP 5.1's last year; ``atop_defense`` uses the project's coding after it.
 ATOP_LAST_YEAR = 2018
 
@@ -168,6 +171,17 @@ class Memberships:
             for a, p, s, e in self._spells
         )
 
+    def allies_in_year(self, party: str, year: int) -> frozenset[str]:
+        """Other members of the party's defense pacts on any day of the year (ATOP's count)."""
+        lo, hi = pd.Timestamp(year, 1, 1), pd.Timestamp(year + 1, 1, 1)
+        spells = [
+            (a, p)
+            for a, p, s, e in self._spells
+            if a in self.defense and s < hi and (e is None or e > lo)
+        ]
+        mine = {a for a, p in spells if p == party}
+        return frozenset(p for a, p in spells if a in mine) - {party}
+
     def atop_defense(self, party: str, on: pd.Timestamp) -> bool:
         """ATOP 5.1's state-year defense indicator for the date's year up to 2018 (False for a
         state-year ATOP lacks); the project's ``defense_pact`` after ATOP's last year."""
@@ -196,7 +210,8 @@ class Memberships:
             "defense_pact": bool(mine & self.defense),
             "atop_defense": self.atop_defense(party, on),
             "nato": NATO in mine,
-            "us_treaty_ally": NATO in mine or US in defense_allies
+            "us_treaty_ally": NATO in mine
+            or US in defense_allies
             or (party == US and bool(defense_allies)),
             "major_power_ally": any(is_major_power(p, on.year) for p in defense_allies),
             "n_allies": len(defense_allies),
