@@ -42,7 +42,9 @@ def test_time_to_deal_with_precision_bounds(frame):
 def test_alliance_covariates_on_the_exchange_date(frame):
     row = frame.loc["2003-01-01-DELTA-CHARLIE"]
     assert row["defense_pact_a"] and row["nato_a"] and not row["defense_pact_b"]
-    assert row["any_alliance_b"]  # CHARLIE's consultation pact
+    assert row[
+        "atop_defense_b"
+    ]  # ATOP (fixture) has CHARLIE allied; its own pact is consultation only
     assert row["mediator_allied_a"] and not row["mediator_allied_b"]  # MED is in nato
     assert not row["shared_alliance"]
     # the multilateral side is led by USA with ALPHA listed: allied as a side

@@ -358,6 +358,7 @@ def h4_estimates(d: pd.DataFrame, n_resamples: int = 2000, seed: int = 0) -> dic
 def h1_specifications(frame: pd.DataFrame) -> pd.DataFrame:
     """H1 across alliance definitions, bodies, samples and estimators, computed in-process."""
     rows = []
+    seen: dict[tuple, set] = {}  # a definition giving the same sample as an earlier one is skipped
     for bodies in (False, True):
         d = deals(frame, include_bodies=bodies)
         for definition in al.DEFINITIONS:
@@ -369,6 +370,10 @@ def h1_specifications(frame: pd.DataFrame) -> pd.DataFrame:
                     )
                     if len(sample) < 3 or sample["dyad"].nunique() < 3:
                         continue
+                    key = tuple(zip(sample.index, sample["allied_side"]))
+                    if key in seen.setdefault((bodies, mass, states), set()):
+                        continue
+                    seen[(bodies, mass, states)].add(key)
                     res = h1_estimates(sample, n_resamples=200, seed=0)
                     for est in ("ols_adjusted", "ols_plain"):
                         r = res[est]
@@ -394,7 +399,12 @@ def h1_specifications(frame: pd.DataFrame) -> pd.DataFrame:
 def h2_specifications(durations: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
     """H2 across alliance definitions, duration bounds and Cox specifications (log HR)."""
     rows = []
+    seen: set[tuple] = set()  # a definition giving the same spells as an earlier one is skipped
     for definition in al.DEFINITIONS:
+        key = tuple(spells(durations, definition, kinds)["allied_home"])
+        if key in seen:
+            continue
+        seen.add(key)
         for bound in ("days", "days_lower", "days_upper"):
             s = spells(durations, definition, kinds, bound)
             for controls in (True, False):

@@ -11,7 +11,7 @@ import itertools
 import re
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from .data import RawTable, read_raw, split_list
@@ -34,8 +34,9 @@ def validate_package(data_dir: Path | str) -> list[Problem]:
 
 def check_tables(descriptor: dict, raw: dict[str, RawTable]) -> list[Problem]:
     problems: list[Problem] = []
+    datasets = frozenset(d["citation"] for d in descriptor.get("x-datasetSources", []))
     for table in raw.values():
-        problems += list(_check_fields(table))
+        problems += list(_check_fields(table, datasets))
         problems += list(_check_primary_key(table))
     problems += list(_check_foreign_keys(raw))
     cutoff = _parse_date(descriptor.get("cutoff_date", ""))
@@ -82,7 +83,9 @@ def _type_ok(value: str, spec: dict) -> bool:
 # ---------------------------------------------------------------- field rules
 
 
-def _check_fields(t: RawTable) -> Iterator[Problem]:
+def _check_fields(t: RawTable, datasets: frozenset[str] = frozenset()) -> Iterator[Problem]:
+    """Field rules; a source is an http(s) URL or a published dataset's citation listed in
+    the descriptor's ``x-datasetSources``."""
     expected = [f["name"] for f in t.schema["fields"]]
     missing = [n for n in expected if n not in t.header]
     extra = [n for n in t.header if n not in expected]
@@ -144,7 +147,7 @@ def _check_fields(t: RawTable) -> Iterator[Problem]:
                 yield _problem(t, i, name, value, "pattern", f"must match {c['pattern']}")
             if name == "sources":
                 for url in items:
-                    if not _URL.match(url):
+                    if not _URL.match(url) and url not in datasets:
                         yield _problem(
                             t,
                             i,
@@ -430,7 +433,12 @@ def _check_memberships(raw: dict[str, RawTable]) -> Iterator[Problem]:
             yield _problem(
                 t, i, "end_date", "", "end-event", "an end_event is given but end_date is empty"
             )
-        if start and end and end <= start:
+        # an imprecise end counts through the last day it can stand for (codebook rule); a
+        # status change within that period starts the next spell on the coded date
+        bound = end
+        if end and (row.get("end_date_precision") or "day") != "day":
+            bound = _latest(end, row["end_date_precision"]) + timedelta(days=1)
+        if start and bound and bound <= start:
             yield _problem(
                 t,
                 i,

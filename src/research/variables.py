@@ -15,7 +15,7 @@ from . import alliances as al
 from .data import Dataset
 
 SIDES = ("a", "b")
-COVARIATES = ("defense_pact", "any_alliance", "nato", "major_power_ally", "n_allies")
+COVARIATES = (*al.DEFINITIONS, "n_allies")
 
 
 def _last_day(d: pd.Series, precision: pd.Series) -> pd.Series:
@@ -118,7 +118,7 @@ def alliance_covariates(ds: Dataset, exchanges: pd.DataFrame) -> pd.DataFrame:
     """Add each side's alliance covariates on the exchange date, whether the sides share an
     alliance, and whether a mediator is allied to side A or to side B."""
     out = exchanges.copy()
-    index = al.Memberships(ds.tables["alliance_members"], ds.tables["alliances"])
+    index = al.Memberships(ds)
     sides = side_parties(ds)
     rows = []
     for row in out.itertuples():
@@ -128,14 +128,16 @@ def alliance_covariates(ds: Dataset, exchanges: pd.DataFrame) -> pd.DataFrame:
             parties = sides.get((row.exchange_id, side), (getattr(row, f"side_{side}"),))
             for k, v in _side_covariates(index, parties, on).items():
                 rec[f"{k}_{side}"] = v
-        rec["shared_alliance"] = any(
-            y in index.allies(x, on)
+        rec["shared_alliance"] = any(  # a shared defense pact
+            y in index.allies(x, on, within=index.defense)
             for x in sides.get((row.exchange_id, "a"), ())
             for y in sides.get((row.exchange_id, "b"), ())
         )
         for side in SIDES:
             lead = getattr(row, f"side_{side}")
-            rec[f"mediator_allied_{side}"] = any(lead in index.allies(m, on) for m in row.mediators)
+            rec[f"mediator_allied_{side}"] = any(
+                lead in index.allies(m, on, within=index.defense) for m in row.mediators
+            )
         rows.append(rec)
     return pd.concat([out, pd.DataFrame(rows, index=out.index)], axis=1)
 
@@ -225,7 +227,7 @@ def captivity_durations(ds: Dataset) -> pd.DataFrame:
     out["event"] = (out["outcome"].astype("object") == "exchanged").astype(int)
     out["cause"] = out["outcome"].astype("object").map(COMPETING).astype(int)
     out["censored_at_cutoff"] = out["outcome"].astype("object") == "still_held"
-    index = al.Memberships(ds.tables["alliance_members"], ds.tables["alliances"])
+    index = al.Memberships(ds)
     for role in ("home", "holder"):
         covs = [
             index.covariates(p, d) if pd.notna(d) else dict.fromkeys(COVARIATES)
@@ -244,3 +246,40 @@ def missingness(frame: pd.DataFrame) -> pd.DataFrame:
         missing["mediators"] = 0
     out = pd.DataFrame({"missing": missing, "share": missing / max(len(frame), 1)})
     return out.sort_values("missing", ascending=False).rename_axis("field").reset_index()
+
+
+def exchange_state_years(ds: Dataset, last_year: int = al.ATOP_LAST_YEAR) -> pd.DataFrame:
+    """Distinct (party_id, year) of the states on a side of an exchange (the lead party, or the
+    listed states of a coalition side), by exchange year, up to ``last_year``."""
+    sides = side_parties(ds)
+    rows = {
+        (p, int(row.exchange_date.year))
+        for row in ds.tables["exchanges"].itertuples()
+        if pd.notna(row.exchange_date) and row.exchange_date.year <= last_year
+        for side in SIDES
+        for p in sides[(row.exchange_id, side)]
+    }
+    kinds = dict(zip(ds.tables["parties"]["party_id"], ds.tables["parties"]["kind"]))
+    rows = sorted(r for r in rows if kinds.get(r[0]) == "state")
+    return pd.DataFrame(rows, columns=["party_id", "year"])
+
+
+def atop_agreement(ds: Dataset) -> pd.DataFrame:
+    """The project's defense-pact indicator against ATOP 5.1's, exchange-side state-year by
+    state-year (1945-2018): ``project_value`` is an active defense-pact spell on any day of the
+    year (ATOP's year convention), ``atop_value`` ATOP's state-year indicator (False where
+    ATOP has no row for the state-year), and ``agree``."""
+    index = al.Memberships(ds)
+    atop = {
+        (p, int(y)): bool(v)
+        for p, y, v in zip(
+            ds.tables["atop_defense_state_years"]["party_id"],
+            ds.tables["atop_defense_state_years"]["year"],
+            ds.tables["atop_defense_state_years"]["atop_defense"],
+        )
+    }
+    out = exchange_state_years(ds)
+    out["project_value"] = [index.defense_in_year(p, y) for p, y in zip(out.party_id, out.year)]
+    out["atop_value"] = [atop.get((p, y), False) for p, y in zip(out.party_id, out.year)]
+    out["agree"] = out["project_value"] == out["atop_value"]
+    return out
