@@ -34,7 +34,9 @@ def append(package: Path, table: str, row: dict[str, str]) -> None:
 
 
 def only(package: Path) -> str:
-    problems = validate_package(package)
+    # a corrupted cell also breaks its evidence row; those rules are tested in
+    # test_validate_evidence.py
+    problems = [p for p in validate_package(package) if not p.rule.startswith("evidence-")]
     assert len(problems) == 1, "\n".join(map(str, problems))
     return str(problems[0])
 
@@ -154,6 +156,7 @@ def test_detention_starts_before_the_exchange(package):
 def test_detention_within_the_month_of_a_month_precision_exchange_is_fine(package):
     # exchange 2003-01 (month): a detention on 2003-01-15 can precede it
     edit(package, "exchanges", 3, detained_since_a="2003-01-15", detained_since_a_precision="day")
+    edit(package, "evidence", 11, value="2003-01-15", quote="Held from 15 January 2003.")
     assert validate_package(package) == []
 
 
@@ -285,4 +288,5 @@ def test_descriptor_is_a_frictionless_package_with_licence_cutoff_and_keys():
     for res in dp["resources"]:
         assert res["schema"]["primaryKey"], res["name"]
         assert all(f.get("description") for f in res["schema"]["fields"]), res["name"]
-        assert "sources" in [f["name"] for f in res["schema"]["fields"]]
+        source = "url" if res["name"] == "evidence" else "sources"  # evidence: one page a row
+        assert source in [f["name"] for f in res["schema"]["fields"]], res["name"]

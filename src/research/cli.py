@@ -41,7 +41,8 @@ def cmd_validate(args) -> int:
         data_dir = _data_dir(args, _workbook(args))  # the project in this folder
     else:
         data_dir = _data_dir(args)
-    problems = validate_package(data_dir)
+    problems = validate_package(data_dir, evidence_gaps=args.evidence_gaps)
+    _print_gap_summary(data_dir, problems, args.evidence_gaps)
     if problems:
         print(f"{len(problems)} problem(s) in {data_dir}:", file=sys.stderr)
         for p in problems:
@@ -49,6 +50,25 @@ def cmd_validate(args) -> int:
         return EXIT_FAILED
     print(f"{data_dir}: valid")
     return EXIT_OK
+
+
+def _print_gap_summary(data_dir: Path, problems: list, level: str | None) -> None:
+    """Evidence gaps grouped by table and period (as warnings, they are not listed one by one)."""
+    from . import validate_evidence as ve
+    from .data import read_raw
+    from .validate import check_tables
+
+    descriptor, raw = read_raw(data_dir)
+    if ve.gap_level(descriptor, level) == "error":
+        gaps = ve.split_gaps(problems)[1]
+        label = "errors, listed below"
+    else:
+        gaps = ve.split_gaps(check_tables(descriptor, raw, evidence_gaps="error"))[1]
+        label = "warnings; list them with --evidence-gaps error"
+    if gaps:
+        print(f"{len(gaps)} evidence gap(s) ({label}):", file=sys.stderr)
+        for line in ve.gap_summary(raw, gaps):
+            print(f"  {line}", file=sys.stderr)
 
 
 def cmd_list(args) -> int:
@@ -253,6 +273,13 @@ def build_parser() -> argparse.ArgumentParser:
         "file, line, field, value and rule.",
     )
     val.add_argument("data_dir", nargs="?", default=None, help="data folder (default: data/)")
+    val.add_argument(
+        "--evidence-gaps",
+        choices=["error", "warning"],
+        default=None,
+        help="report missing evidence and missing deals rows as errors (each listed) or as a "
+        "grouped warning; default: x-evidenceGaps in datapackage.json, else error",
+    )
     val.set_defaults(func=cmd_validate)
 
     pub = sub.add_parser(

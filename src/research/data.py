@@ -42,7 +42,9 @@ class Dataset:
     """The typed tables of the data package, plus its descriptor.
 
     Attributes are DataFrames named after the package's resources (``exchanges``,
-    ``parties``, ``alliances``, ``alliance_members``, ``exchange_parties``, ``captivities``).
+    ``parties``, ``alliances``, ``alliance_members``, ``exchange_parties``, ``captivities``,
+    ``deals`` (one row per agreement, with its totals) and ``evidence`` (the quote behind each
+    coded value)).
     """
 
     descriptor: dict

@@ -26,13 +26,21 @@ MEDIATOR_KIND = {
 }
 
 
-def validate_package(data_dir: Path | str) -> list[Problem]:
-    """Check a data package folder; return every problem found (empty when valid)."""
+def validate_package(data_dir: Path | str, *, evidence_gaps: str | None = None) -> list[Problem]:
+    """Check a data package folder; return every problem found (empty when valid).
+
+    ``evidence_gaps`` ("error" or "warning") overrides the descriptor's ``x-evidenceGaps``:
+    as warnings, missing evidence and missing deals rows are left out of the list.
+    """
     descriptor, raw = read_raw(data_dir)
-    return check_tables(descriptor, raw)
+    return check_tables(descriptor, raw, evidence_gaps=evidence_gaps)
 
 
-def check_tables(descriptor: dict, raw: dict[str, RawTable]) -> list[Problem]:
+def check_tables(
+    descriptor: dict, raw: dict[str, RawTable], *, evidence_gaps: str | None = None
+) -> list[Problem]:
+    from . import validate_evidence as ve
+
     problems: list[Problem] = []
     datasets = frozenset(d["citation"] for d in descriptor.get("x-datasetSources", []))
     for table in raw.values():
@@ -44,6 +52,9 @@ def check_tables(descriptor: dict, raw: dict[str, RawTable]) -> list[Problem]:
     problems += list(_check_exchanges(raw))
     problems += list(_check_memberships(raw))
     problems += list(_check_captivities(raw))
+    problems += ve.check_deals(descriptor, raw) + ve.check_evidence(descriptor, raw)
+    if ve.gap_level(descriptor, evidence_gaps) == "warning":
+        problems = ve.split_gaps(problems)[0]
     return problems
 
 
@@ -196,7 +207,7 @@ def _check_foreign_keys(raw: dict[str, RawTable]) -> Iterator[Problem]:
                             i,
                             name,
                             item,
-                            "foreign-key",
+                            fk.get("x-rule", "foreign-key"),
                             f"no {fk['reference']['fields'][0]} {item!r} in {ref.path.name}",
                         )
 
