@@ -1,7 +1,7 @@
 # Reference values for tests/test_survival.py (run by hand: Rscript tests/reference/survival_reference.R;
 # `make test` never runs R). R 4.2, survival 3.x, cmprsk. Data: tests/reference/survival_small.csv
 # (60 synthetic subjects: cause 0 censored, 1 the event of interest, 2 a competing ending;
-# x binary, z continuous, 12 clusters, entry > 0 for some rows = delayed entry).
+# x binary, z continuous, 11 clusters, entry > 0 for some rows = delayed entry).
 suppressPackageStartupMessages({library(survival); library(cmprsk)})
 args <- commandArgs(trailingOnly = FALSE)
 here <- dirname(normalizePath(sub("--file=", "", args[grep("--file=", args)])))
