@@ -24,6 +24,13 @@ R = {
         0.00469212055422,
         0.00489346982228,
     ),
+    "survfit_aj_entry": (
+        0.17134062353,
+        0.315232805588,
+        0.547122201823,
+        0.602659855174,
+        0.692762471076,
+    ),
     "crr_coef": (0.57317057585, -0.117262765222),
     "crr_se": (0.335308843524, 0.156104738788),
     "finegray_coef": (0.573404401458, -0.117012012125),
@@ -61,6 +68,12 @@ def test_aalen_johansen_against_r_cuminc(small):
     np.testing.assert_allclose(aj.loc[rows, "se"] ** 2, R["cuminc_var"], rtol=1e-9)
     inside = aj.loc[rows]
     assert ((inside["ci_low"] < inside["cif"]) & (inside["cif"] < inside["ci_high"])).all()
+
+
+def test_aalen_johansen_with_delayed_entry_against_r_survfit(small):
+    aj = cr.aalen_johansen(small["time"], small["cause"], entry=small["entry"])
+    rows = [aj.index[aj["time"] <= g][-1] for g in R["grid"]]
+    np.testing.assert_allclose(aj.loc[rows, "cif"], R["survfit_aj_entry"], rtol=1e-9)
 
 
 def test_fine_gray_against_r(small):

@@ -334,6 +334,10 @@ R = {
     "zph_km_p": (0.841946652151, 0.585014634322, 0.8578985351),
     "zph_identity_chisq": (0.0305427383392, 0.299194244223, 0.304158264627),
     "zph_entry_km_chisq": (0.0648516969604, 0.40248056644, 0.424284060973),
+    "cox_tt_coef": (0.560069931803, -0.0974591935396, 0.0407829627376),
+    "cox_tt_robust_se": (1.23216505462, 0.11226781295, 0.328331019187),
+    "breslow_entry_strata_naive_score": 2.47609997224,
+    "breslow_entry_strata_robust_score": 1.64095160636,
 }
 
 
@@ -392,3 +396,22 @@ def test_ph_test_against_r_cox_zph(small, transform, entry, key):
     np.testing.assert_allclose(out["chisq"], R[key], rtol=1e-5)
     if key == "zph_km_chisq":
         np.testing.assert_allclose(out["p"], R["zph_km_p"], rtol=1e-5)
+
+
+def test_time_interaction_against_r_tt(small):
+    long = sv.time_interaction(small, "time", "ev", "x")
+    assert long.groupby("id")["ev"].sum().tolist() == small["ev"].tolist()
+    table, _ = sv.cox_ph(long, "stop", "ev", ["x", "z", "x_x_t"], entry="start", cluster="cluster")
+    np.testing.assert_allclose(table["coef"], R["cox_tt_coef"], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(table["se"], R["cox_tt_robust_se"], rtol=0, atol=1e-6)
+
+
+def test_stratified_robust_score_test_with_entry_against_r(small):
+    r = sv.robust_score_test(small, "time", "ev", "x", "cluster", strata="zpos", entry="entry")
+    assert r.estimate == pytest.approx(R["breslow_entry_strata_robust_score"], rel=1e-9)
+    naive = dict(r.extra)["naive_chisq"]
+    assert naive == pytest.approx(R["breslow_entry_strata_naive_score"], rel=1e-9)
+    with pytest.raises(AnalysisError, match="strata or entry, not both"):
+        sv.logrank_test(
+            small["time"], small["ev"], small["x"], strata=small["zpos"], entry=small["entry"]
+        )

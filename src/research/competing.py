@@ -51,7 +51,7 @@ def _cause_inputs(durations: Any, causes: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def aalen_johansen(
-    durations: Any, causes: Any, cause: int = 1, level: float = 0.95
+    durations: Any, causes: Any, cause: int = 1, level: float = 0.95, entry: Any = None
 ) -> pd.DataFrame:
     """Aalen–Johansen cumulative incidence of one ending, the others competing.
 
@@ -65,6 +65,10 @@ def aalen_johansen(
         The ending whose cumulative incidence is estimated.
     level : float
         Confidence level of the log(-log) band.
+    entry : array-like of float, optional
+        Delayed-entry times (a subject is at risk after its entry, as R's
+        ``Surv(start, stop, event)``). Gray's variance is then computed on the delayed risk
+        sets, an approximation (``cuminc`` has no delayed entry).
 
     Returns
     -------
@@ -90,7 +94,13 @@ def aalen_johansen(
     d1 = np.bincount(inv, weights=(c == cause).astype(float))
     d2 = np.bincount(inv, weights=((c != cause) & (c > 0)).astype(float))
     total = np.bincount(inv)
-    n = len(t) - np.concatenate([[0], np.cumsum(total)[:-1]])
+    if entry is None:
+        n = len(t) - np.concatenate([[0], np.cumsum(total)[:-1]])
+    else:
+        t0 = np.asarray(entry, dtype=float)
+        if t0.shape != t.shape or np.any(t0 >= t):
+            raise AnalysisError("entry must have one value per duration, each before it")
+        n = np.array([np.sum((t0 < u) & (t >= u)) for u in times])
     f = np.zeros(len(times))
     var = np.zeros(len(times))
     s, cif, v1, v2, v3 = 1.0, 0.0, 0.0, 0.0, 0.0

@@ -35,6 +35,7 @@ __all__ = [
     "ph_test",
     "robust_score_test",
     "split_spells",
+    "time_interaction",
 ]
 
 
@@ -161,12 +162,20 @@ def km_median(durations: Any, events: Any, level: float = 0.95) -> tuple[float, 
 
 
 def logrank_test(
-    durations: Any, events: Any, groups: Any, *, name: str = "", hypothesis: str = ""
+    durations: Any,
+    events: Any,
+    groups: Any,
+    *,
+    strata: Any = None,
+    entry: Any = None,
+    name: str = "",
+    hypothesis: str = "",
 ) -> Result:
     """Log-rank test of equal survival across two or more groups (statsmodels ``survdiff``).
 
-    Not adjusted for clustering: see :func:`robust_score_test` for the cluster-robust
-    version of the same comparison.
+    Optionally stratified, and with delayed entry (a row is at risk after its entry time, as
+    R's ``Surv(start, stop, event)``). Not adjusted for clustering: see
+    :func:`robust_score_test` for the cluster-robust version of the same comparison.
 
     Parameters
     ----------
@@ -199,7 +208,18 @@ def logrank_test(
     k = len(labels)
     if k < 2 or not e.any():
         raise AnalysisError(f"the log-rank test needs >= 2 groups and >= 1 event; got {k} group(s)")
-    stat, p = survdiff(t, e.astype(float), codes)
+    kw = {}
+    if strata is not None and entry is not None:
+        # statsmodels 0.15 survdiff does not subset entry by stratum (IndexError)
+        raise AnalysisError(
+            "logrank_test takes strata or entry, not both; use robust_score_test (its "
+            "naive_chisq is the model-based score test) for a stratified test with entry"
+        )
+    if strata is not None:
+        kw["strata"] = pd.factorize(pd.Series(np.asarray(strata, dtype=object)))[0]
+    if entry is not None:
+        kw["entry"] = np.asarray(entry, dtype=float)
+    stat, p = survdiff(t, e.astype(float), codes, **kw)
     observed = np.bincount(codes[e], minlength=k)
     return Result(
         name=name or "log-rank chi-square",
@@ -209,7 +229,10 @@ def logrank_test(
         p=float(p),
         n=len(t),
         n_clusters=None,
-        method=f"log-rank test, chi-square with {k - 1} df (not adjusted for clustering)",
+        method=f"log-rank test, chi-square with {k - 1} df"
+        + (", stratified" if strata is not None else "")
+        + (", delayed entry" if entry is not None else "")
+        + " (not adjusted for clustering)",
         hypothesis=hypothesis,
         extra=(
             ("df", k - 1),
@@ -615,3 +638,42 @@ def split_spells(
             piece["spell_row"] = label
             pieces.append(piece)
     return pd.DataFrame(pieces).reset_index(drop=True)
+
+
+def time_interaction(
+    df: pd.DataFrame,
+    duration: str,
+    event: str,
+    covariate: str,
+    *,
+    entry: str | None = None,
+    transform: str = "log",
+) -> pd.DataFrame:
+    """Rows for a Cox model with a time-varying coefficient, beta(t) = b0 + b1 g(t).
+
+    Every spell is split at every event time, so each row's interval (start, stop] holds at
+    most one event time, at its stop; the column ``f"{covariate}_x_t"`` = covariate * g(stop)
+    is then exact at each event time (as R's ``tt()`` term). ``g`` is ``log`` (of days) or
+    ``identity``. Fit with ``cox_ph(out, "stop", event, [covariate, f"{covariate}_x_t", ...],
+    entry="start")``; the hazard ratio at time t is exp(b0 + b1 g(t)).
+    """
+    if transform not in ("log", "identity"):
+        raise AnalysisError(f"transform must be log or identity; not {transform!r}")
+    data = df.copy()
+    if entry is None:
+        data["start"] = 0.0
+        entry = "start"
+    times = np.unique(data.loc[data[event].astype(bool), duration].to_numpy(dtype=float))
+    pieces = []
+    for _, row in data.iterrows():
+        inner = times[(times > row[entry]) & (times < row[duration])]
+        bounds = [float(row[entry]), *inner.tolist(), float(row[duration])]
+        for i, (a, b) in enumerate(itertools.pairwise(bounds)):
+            piece = row.copy()
+            piece["start"], piece["stop"] = a, b
+            piece[event] = float(row[event]) if i == len(bounds) - 2 else 0.0
+            pieces.append(piece)
+    out = pd.DataFrame(pieces).reset_index(drop=True)
+    g = np.log(out["stop"].astype(float)) if transform == "log" else out["stop"].astype(float)
+    out[f"{covariate}_x_t"] = out[covariate].astype(float) * g
+    return out
