@@ -16,6 +16,7 @@ long captivities are not over-represented.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -348,7 +349,7 @@ def fine_gray(s: pd.DataFrame, covs: list[str]) -> tuple[pd.DataFrame, object, i
     return table, res, len(s) - len(sub)
 
 
-def within_dyad(long: pd.DataFrame) -> tuple[pd.DataFrame, object] | str:
+def within_dyad(long: pd.DataFrame, n_spells: int) -> tuple[pd.DataFrame, object] | str:
     """Dyad-stratified Cox on the time-varying rows: identified only by spells and dyads
     whose home state's status differs across risk sets in the same dyad. Returns the
     reason instead when no dyad has such variation."""
@@ -360,7 +361,7 @@ def within_dyad(long: pd.DataFrame) -> tuple[pd.DataFrame, object] | str:
             "differ between spells or over time"
         )
     try:
-        return survival.cox_ph(
+        table, res = survival.cox_ph(
             _numeric(long, ["allied_home"]),
             "stop",
             "event",
@@ -373,6 +374,9 @@ def within_dyad(long: pd.DataFrame) -> tuple[pd.DataFrame, object] | str:
         )
     except AnalysisError as exc:
         return f"not identified: {exc}"
+    informative_spells = long.loc[long["dyad"].isin(informative), "spell_row"].nunique()
+    method = res.method + f"; identified by {len(informative)} dyad(s), {informative_spells} spells"
+    return table, replace(res, n=n_spells, method=method)
 
 
 def tests(s: pd.DataFrame, strata: str | None) -> dict[str, object]:
@@ -451,6 +455,15 @@ def estimates(
         entry="start",
         name=CONFIRMATORY,
     )
+    moved = remedy["moved_to_strata"]
+    confirmatory = replace(
+        confirmatory,
+        n=len(s),
+        method="cause-specific Cox PH of exchange (Efron ties), alliance status time-varying "
+        f"({len(long)} counting-process rows), delayed entry at frame_entry, stratified by "
+        + " x ".join(([strata] if strata else []) + moved or ["nothing"])
+        + f", controls {remedy['covs'][1:]}, robust SE clustered by dyad",
+    )
     fixed_table, fixed = cause_specific_cox(
         s, covs, strata, name="cause-specific HR of exchange, allied at detention start"
     )
@@ -476,7 +489,7 @@ def estimates(
         "fine_gray": fg,
         "fine_gray_table": fg_table,
         "fine_gray_left_out": fg_left_out,
-        "within_dyad": within_dyad(long),
+        "within_dyad": within_dyad(long, len(s)),
         "switchers": switchers(long),
         "all_spells": all_spells,
         "all_counts": counts(every),

@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import alliances as al
-from . import stats
-from . import h2
+from . import h2, stats
 from .exceptions import AnalysisError
 from .variables import exchange_ratio, orient_by_alliance, released_counts
 
@@ -57,7 +56,7 @@ def deals(frame: pd.DataFrame, include_bodies: bool = False) -> pd.DataFrame:
     out["abs_log_ratio"] = out["log_ratio_a"].abs()
     out["min_released"] = pd.concat([a, b], axis=1).min(axis=1).astype("float64")
     ttd = out[["ttd_a", "ttd_b"]].astype("float64")
-    out["ttd"] = h2.max(axis=1)  # the deal closed when its last headline captive came home
+    out["ttd"] = ttd.max(axis=1)  # the deal closed when its last headline captive came home
     out["log_ttd"] = np.log1p(out["ttd"])
     return out.reset_index()
 
