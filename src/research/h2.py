@@ -58,6 +58,8 @@ def _honest_durations(durations: pd.DataFrame) -> pd.DataFrame:
     unknown = _ended_unknown(d)
     if not unknown.any():
         return d
+    for col in ("days", "days_lower", "days_upper"):
+        d[col] = d[col].astype("Float64")
     start, start_p = d["detained_since"], d["detained_since_precision"]
     last = d["last_known_held"] if "last_known_held" in d else pd.Series(pd.NaT, index=d.index)
     by = d["ended_by"] if "ended_by" in d else pd.Series(pd.NaT, index=d.index)

@@ -659,21 +659,22 @@ def time_interaction(
     """
     if transform not in ("log", "identity"):
         raise AnalysisError(f"transform must be log or identity; not {transform!r}")
-    data = df.copy()
-    if entry is None:
-        data["start"] = 0.0
-        entry = "start"
-    times = np.unique(data.loc[data[event].astype(bool), duration].to_numpy(dtype=float))
-    pieces = []
-    for _, row in data.iterrows():
-        inner = times[(times > row[entry]) & (times < row[duration])]
-        bounds = [float(row[entry]), *inner.tolist(), float(row[duration])]
-        for i, (a, b) in enumerate(itertools.pairwise(bounds)):
-            piece = row.copy()
-            piece["start"], piece["stop"] = a, b
-            piece[event] = float(row[event]) if i == len(bounds) - 2 else 0.0
-            pieces.append(piece)
-    out = pd.DataFrame(pieces).reset_index(drop=True)
+    data = df.reset_index(drop=True)
+    starts = data[entry].to_numpy(dtype=float) if entry else np.zeros(len(data))
+    stops = data[duration].to_numpy(dtype=float)
+    times = np.unique(stops[data[event].astype(bool).to_numpy()])
+    lo = np.searchsorted(times, starts, side="right")  # first event time after the start
+    hi = np.searchsorted(times, stops, side="left")  # first event time at or after the stop
+    n_pieces = hi - lo + 1
+    row = np.repeat(np.arange(len(data)), n_pieces)
+    k = np.arange(len(row)) - np.repeat(np.cumsum(n_pieces) - n_pieces, n_pieces)
+    last = k == n_pieces[row] - 1
+    padded = np.concatenate([times, [np.inf]])
+    piece_start = np.where(k == 0, starts[row], padded[np.maximum(lo[row] + k - 1, 0)])
+    piece_stop = np.where(last, stops[row], padded[np.minimum(lo[row] + k, len(times))])
+    out = data.iloc[row].reset_index(drop=True)
+    out["start"], out["stop"] = piece_start, piece_stop
+    out[event] = np.where(last, out[event].astype(float), 0.0)
     g = np.log(out["stop"].astype(float)) if transform == "log" else out["stop"].astype(float)
     out[f"{covariate}_x_t"] = out[covariate].astype(float) * g
     return out
