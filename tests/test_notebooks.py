@@ -59,8 +59,9 @@ def test_every_run_succeeds_and_publishes(project):
         (
             "h2-time",
             {
-                "hazard ratio of exchange, allied home state",
-                "log-rank chi-square, allied vs non-allied",
+                "cause-specific HR of exchange, allied home state (frame spells)",
+                "Fine-Gray sHR of exchange, allied home state",
+                "cluster-robust score test, allied vs non-allied",
             },
         ),
         ("specification-curve", {"share of specifications with the predicted sign"}),
@@ -82,7 +83,8 @@ def test_headline_results_carry_n_clusters_and_ci(project, run, names):
 
 def test_figures_are_saved_as_png_and_svg(project):
     figures = project / "outputs/runs/h2-time/figures"
-    assert (figures / "h2-kaplan-meier.png").exists() and (figures / "h2-kaplan-meier.svg").exists()
+    stem = figures / "h2-cumulative-incidence-of-exchange"
+    assert stem.with_suffix(".png").exists() and stem.with_suffix(".svg").exists()
 
 
 def test_every_notebook_states_its_limits_and_hypothesis_first():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from fractions import Fraction as F
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -154,8 +155,6 @@ def test_logrank_matches_hand_computation():
     extra = dict(r.extra)
     assert extra["groups"] == ("A", "B") and extra["df"] == 1
     assert extra["observed"] == (3, 4)
-    assert extra["expected"][0] == pytest.approx(float(HAND_E_A), abs=1e-10)
-    assert sum(extra["expected"]) == pytest.approx(7, abs=1e-10)  # 7 events in all
     assert r.n == 10 and r.ci_low is None
 
 
@@ -233,7 +232,9 @@ def test_cox_strata_cluster_and_report(spells):
         ties="efron",
     ).fit(groups=spells["dyad"].to_numpy())
     np.testing.assert_allclose(table["coef"], direct.params, rtol=1e-10)
-    np.testing.assert_allclose(table["se"], direct.bse, rtol=1e-10)  # robust, by dyad
+    # statsmodels' robust SE uses Breslow-form score residuals, ours Efron's as R: close, unequal
+    np.testing.assert_allclose(table["se"], direct.bse, rtol=0.02)
+    assert not np.allclose(table["se"], direct.bse, rtol=1e-8, atol=0)
     assert r.estimate == pytest.approx(math.exp(direct.params[1]), rel=1e-10)
     assert r.ci_low < r.estimate < r.ci_high and r.n_clusters == 25
     assert "stratified by region" in r.method and "clustered by dyad" in r.method
@@ -250,42 +251,26 @@ def test_cox_errors(spells):
         sv.cox_ph(spells, "days", "event", "allied")
 
 
-def test_ph_assumption_test_flags_a_time_varying_effect():
+def test_ph_test_flags_a_time_varying_effect():
     rng = np.random.default_rng(5)
     n = 400
     x = rng.random(n) < 0.5
     # Weibull shape 0.5 (falling hazard) for x, shape 2 (rising) otherwise: the hazard ratio
-    # of x declines over time, which the residual correlation must flag with a negative rho.
+    # of x declines over time, which the score test must flag; the noise covariate must not be.
     t = rng.weibull(np.where(x, 0.5, 2.0))
     df = pd.DataFrame({"t": t, "e": 1, "x": x, "noise": rng.normal(size=n)})
-    out = sv.ph_assumption_test(df, "t", "e", ["x", "noise"])
-    assert list(out.columns) == ["covariate", "rho", "p"]
-    assert list(out["covariate"]) == ["x", "noise"]
-    assert out.loc[0, "rho"] < -0.3 and out.loc[0, "p"] < 1e-6
-    assert abs(out.loc[1, "rho"]) < 0.15 and out.loc[1, "p"] > 0.01  # noise: proportional
-
-
-def test_ph_assumption_test_single_covariate_is_raw_residual_correlation(spells):
-    # With one covariate the scaling is affine, so rho equals the Pearson correlation of the
-    # raw PHReg Schoenfeld residuals with the rank of the event times.
-    out = sv.ph_assumption_test(spells, "days", "event", ["year"])
-    fit = PHReg(
-        spells["days"].to_numpy(float),
-        spells[["year"]].to_numpy(float),
-        status=spells["event"].to_numpy(float),
-        ties="efron",
-    ).fit()
-    resid = fit.schoenfeld_residuals[:, 0]
-    ok = ~np.isnan(resid)
-    expected = sps.pearsonr(sps.rankdata(spells["days"][ok]), resid[ok])
-    assert out.loc[0, "rho"] == pytest.approx(expected.statistic, abs=1e-10)
-    assert out.loc[0, "p"] == pytest.approx(expected.pvalue, abs=1e-10)
+    out = sv.ph_test(df, "t", "e", ["x", "noise"])
+    assert list(out.columns) == ["term", "chisq", "df", "p"]
+    assert list(out["term"]) == ["x", "noise", "GLOBAL"]
+    assert out.loc[0, "p"] < 1e-6 and out.loc[1, "p"] > 0.01
+    assert out.loc[2, "df"] == 2
+    with pytest.raises(AnalysisError, match="transform must be one of"):
+        sv.ph_test(df, "t", "e", ["x"], transform="rank")
 
 
 def test_cox_clustered_se_with_a_spell_censored_before_the_first_event():
-    # statsmodels' fit(groups=...) gives NaN here; its score residual is 0 by definition, so
-    # the clustered SE must be finite and equal statsmodels' when that spell is dropped
-    # (a spell censored before any event adds nothing to the partial likelihood or score).
+    # statsmodels' fit(groups=...) gives NaN here; the score residual of a row censored before
+    # the first event is 0, so the clustered SE is finite and equals the SE without that row.
     df = pd.DataFrame(
         {
             "t": [1.0, 3, 4, 5, 6, 7, 8, 9, 10, 11],
@@ -295,9 +280,138 @@ def test_cox_clustered_se_with_a_spell_censored_before_the_first_event():
         }
     )
     _, res = sv.cox_ph(df, "t", "e", ["x"], cluster="g")
+    _, rest = sv.cox_ph(df.iloc[1:], "t", "e", ["x"], cluster="g")
     assert np.isfinite(res.ci_low) and np.isfinite(res.p)
-    rest = df.iloc[1:]
-    direct = PHReg(rest["t"], rest[["x"]], status=rest["e"], ties="efron").fit(
-        groups=pd.factorize(rest["g"])[0]
+    assert dict(res.extra)["se_log_hr"] == pytest.approx(dict(rest.extra)["se_log_hr"], rel=1e-10)
+
+
+# --------------------------------------------------------------------------- splitting
+
+
+def test_split_spells_makes_counting_process_rows_that_leave_the_fit_unchanged(spells):
+    cuts = {i: [d / 2, d / 3] for i, d in spells["days"].items()}
+    long = sv.split_spells(spells, "days", "event", cuts)
+    assert len(long) > len(spells)
+    assert long.groupby("spell_row")["event"].sum().tolist() == spells["event"].tolist()
+    assert (long.groupby("spell_row")["stop"].max() == spells["days"]).all()
+    assert (long["start"] < long["stop"]).all()
+    # Splitting a fixed covariate must not change the Cox fit: each spell is at risk once at
+    # every time, (start, stop] as R's Surv(start, stop, event).
+    t_flat, _ = sv.cox_ph(spells, "days", "event", ["allied", "year"], cluster="dyad")
+    t_long, _ = sv.cox_ph(long, "stop", "event", ["allied", "year"], cluster="dyad", entry="start")
+    np.testing.assert_allclose(t_long["coef"], t_flat["coef"], rtol=1e-9)
+    np.testing.assert_allclose(t_long["se"], t_flat["se"], rtol=1e-9)
+    z_flat = sv.ph_test(spells, "days", "event", ["allied", "year"])
+    z_long = sv.ph_test(long, "stop", "event", ["allied", "year"], entry="start")
+    np.testing.assert_allclose(z_long["chisq"], z_flat["chisq"], rtol=1e-8)
+    r_flat = sv.robust_score_test(spells, "days", "event", "allied", "dyad")
+    r_long = sv.robust_score_test(long, "stop", "event", "allied", "dyad", entry="start")
+    assert r_long.estimate == pytest.approx(r_flat.estimate, rel=1e-10)
+
+
+# --------------------------------------------------------------------------- against R
+
+# tests/reference/survival_reference.R on tests/reference/survival_small.csv (60 subjects,
+# 11 clusters, integer times with ties, delayed entry for some rows), its printed output pasted
+# from tests/reference/survival_reference.out (R 4.2.2, survival 3.5.3, cmprsk 2.2.11).
+# Tolerances: closed-form statistics (Kaplan-Meier, log-rank, score tests, cox.zph at given
+# coefficients) use the same arithmetic as R and agree to R's 12 printed digits (rel 1e-9);
+# fitted coefficients come from iterative solvers that stop at different points (R's coxph at
+# a relative log-likelihood change of 1e-9), so they and their SEs are held to 1e-6.
+R = {
+    "km_median_x0": (90, 36, 113),
+    "survdiff_chisq": 3.87289444332,
+    "breslow_naive_score": 3.85306319406,
+    "breslow_robust_score": 2.50708628276,
+    "cox_coef": (0.690525840977, -0.09856300512),
+    "cox_robust_se": (0.479908495409, 0.107421747121),
+    "cox_naive_se": (0.39030759958, 0.189120437306),
+    "cox_entry_coef": (0.675646355448, -0.022722033105),
+    "cox_entry_robust_se": (0.481442285811, 0.120553132715),
+    "cox_strata_coef": 0.653517863256,
+    "cox_strata_robust_se": 0.476768890022,
+    "zph_km_chisq": (0.03976199581, 0.298197507576, 0.306538887892),
+    "zph_km_p": (0.841946652151, 0.585014634322, 0.8578985351),
+    "zph_identity_chisq": (0.0305427383392, 0.299194244223, 0.304158264627),
+    "zph_entry_km_chisq": (0.0648516969604, 0.40248056644, 0.424284060973),
+    "cox_tt_coef": (0.560069931803, -0.0974591935396, 0.0407829627376),
+    "cox_tt_robust_se": (1.23216505462, 0.11226781295, 0.328331019187),
+    "breslow_entry_strata_naive_score": 2.47609997224,
+    "breslow_entry_strata_robust_score": 1.64095160636,
+}
+
+
+@pytest.fixture
+def small() -> pd.DataFrame:
+    d = pd.read_csv(Path(__file__).parent / "reference" / "survival_small.csv")
+    return d.assign(ev=(d["cause"] == 1).astype(int), zpos=d["z"] > 0)
+
+
+def test_km_median_and_log_rank_against_r(small):
+    x0 = small[small["x"] == 0]
+    assert sv.km_median(x0["time"], x0["ev"]) == R["km_median_x0"]
+    r = sv.logrank_test(small["time"], small["ev"], small["x"])
+    assert r.estimate == pytest.approx(R["survdiff_chisq"], rel=1e-9)
+
+
+def test_robust_score_test_against_r(small):
+    r = sv.robust_score_test(small, "time", "ev", "x", "cluster")
+    assert r.estimate == pytest.approx(R["breslow_robust_score"], rel=1e-9)
+    assert dict(r.extra)["naive_chisq"] == pytest.approx(R["breslow_naive_score"], rel=1e-9)
+    assert r.n_clusters == small["cluster"].nunique() == 11 and r.p == pytest.approx(
+        sps.chi2.sf(r.estimate, 1)
     )
-    assert dict(res.extra)["se_log_hr"] == pytest.approx(float(direct.bse[0]), rel=1e-8)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "coef", "se"),
+    [
+        ({"covariates": ["x", "z"]}, "cox_coef", "cox_robust_se"),
+        ({"covariates": ["x", "z"], "entry": "entry"}, "cox_entry_coef", "cox_entry_robust_se"),
+        ({"covariates": ["x"], "strata": "zpos"}, "cox_strata_coef", "cox_strata_robust_se"),
+    ],
+)
+def test_clustered_cox_against_r(small, kwargs, coef, se):
+    table, _ = sv.cox_ph(small, "time", "ev", cluster="cluster", **kwargs)
+    np.testing.assert_allclose(table["coef"], np.atleast_1d(R[coef]), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(table["se"], np.atleast_1d(R[se]), rtol=0, atol=1e-6)
+
+
+def test_naive_cox_se_against_r(small):
+    table, _ = sv.cox_ph(small, "time", "ev", ["x", "z"])
+    np.testing.assert_allclose(table["se"], R["cox_naive_se"], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("transform", "entry", "key"),
+    [
+        ("km", None, "zph_km_chisq"),
+        ("identity", None, "zph_identity_chisq"),
+        ("km", "entry", "zph_entry_km_chisq"),
+    ],
+)
+def test_ph_test_against_r_cox_zph(small, transform, entry, key):
+    out = sv.ph_test(small, "time", "ev", ["x", "z"], transform=transform, entry=entry)
+    # the statistic is evaluated at the fitted coefficients: 1e-6 in beta moves it ~1e-7
+    np.testing.assert_allclose(out["chisq"], R[key], rtol=1e-5)
+    if key == "zph_km_chisq":
+        np.testing.assert_allclose(out["p"], R["zph_km_p"], rtol=1e-5)
+
+
+def test_time_interaction_against_r_tt(small):
+    long = sv.time_interaction(small, "time", "ev", "x")
+    assert long.groupby("id")["ev"].sum().tolist() == small["ev"].tolist()
+    table, _ = sv.cox_ph(long, "stop", "ev", ["x", "z", "x_x_t"], entry="start", cluster="cluster")
+    np.testing.assert_allclose(table["coef"], R["cox_tt_coef"], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(table["se"], R["cox_tt_robust_se"], rtol=0, atol=1e-6)
+
+
+def test_stratified_robust_score_test_with_entry_against_r(small):
+    r = sv.robust_score_test(small, "time", "ev", "x", "cluster", strata="zpos", entry="entry")
+    assert r.estimate == pytest.approx(R["breslow_entry_strata_robust_score"], rel=1e-9)
+    naive = dict(r.extra)["naive_chisq"]
+    assert naive == pytest.approx(R["breslow_entry_strata_naive_score"], rel=1e-9)
+    with pytest.raises(AnalysisError, match="strata or entry, not both"):
+        sv.logrank_test(
+            small["time"], small["ev"], small["x"], strata=small["zpos"], entry=small["entry"]
+        )

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import alliances as al
-from . import stats, survival
+from . import h2, stats
 from .exceptions import AnalysisError
 from .variables import exchange_ratio, orient_by_alliance, released_counts
 
@@ -199,75 +199,23 @@ def h1_estimates(
 
 
 # ---------------------------------------------------------------- H2: time to deal
+# The H2 analysis lives in research.h2 (frame spells, competing endings, delayed
+# entry, time-varying alliance status); these names keep the notebooks' entry points.
+
+SPELL_CONTROLS = h2.SPELL_CONTROLS
+spells = h2.spells
 
 
-SPELL_CONTROLS = ("holder_nonstate", "civilians", "group_spell", "post_cold_war")
-
-
-def spells(
-    durations: pd.DataFrame, definition: str, kinds: Mapping[str, str], bound: str = "days"
-) -> pd.DataFrame:
-    """Captivity spells ready for survival analysis under one alliance definition.
-
-    ``allied_home`` is the home state's alliance status on the detention start. ``bound``
-    chooses the point duration (``days``) or its ``days_lower``/``days_upper`` bound.
-    Spells with no detention start are left out; spells of zero days count as half a day.
-    """
-    if bound not in ("days", "days_lower", "days_upper"):
-        raise AnalysisError(f"bound must be days, days_lower or days_upper; not {bound!r}")
-    s = durations.dropna(subset=[bound]).copy()
-    s["duration"] = s[bound].astype(float).clip(lower=0.5)
-    s["allied_home"] = s[f"{definition}_home"].astype(bool)
-    s["holder_nonstate"] = s["holder"].map(lambda p: kinds.get(p) != "state")
-    s["civilians"] = s["captive_kind"].astype(object) == "civilians"
-    s["group_spell"] = ~(s["n_captives"].astype("Float64") == 1).fillna(False).astype(bool)
-    s["post_cold_war"] = s["year"] >= 1992
-    s["dyad"] = ["-".join(sorted((h, o))) for h, o in zip(s["holder"], s["home"])]
-    return s
-
-
-def h2_estimates(s: pd.DataFrame) -> dict[str, object]:
-    """H2: Kaplan–Meier by alliance status, log-rank, medians, and a Cox model with controls
-    (SE clustered by dyad) with its proportional-hazards check. Exchange is the event;
-    other endings are censored at their end date, still-held spells at the cutoff."""
-    groups = s["allied_home"].map({True: "allied home state", False: "non-allied home state"})
-    if groups.nunique() < 2:
-        raise AnalysisError("H2 needs spells of both allied and non-allied home states")
-    km = {
-        g: survival.kaplan_meier(s.loc[groups == g, "duration"], s.loc[groups == g, "event"])
-        for g in sorted(groups.unique())
-    }
-    medians = {
-        g: survival.km_median(s.loc[groups == g, "duration"], s.loc[groups == g, "event"])
-        for g in km
-    }
-    logrank = survival.logrank_test(
-        s["duration"], s["event"], groups, name="log-rank, allied vs non-allied", hypothesis="H2"
-    )
-    covs = ["allied_home"] + [c for c in SPELL_CONTROLS if s[c].nunique() > 1]
-    data = s[["duration", "event", "dyad", *covs]].copy()
-    data[covs] = data[covs].astype(float)
-    table, cox = survival.cox_ph(
-        data,
-        "duration",
-        "event",
-        covs,
-        cluster="dyad",
-        report="allied_home",
-        name="hazard ratio of exchange, allied home",
-        hypothesis="H2",
-    )
-    ph = survival.ph_assumption_test(data, "duration", "event", covs)
-    return {
-        "km": km,
-        "medians": medians,
-        "logrank": logrank,
-        "cox": cox,
-        "cox_table": table,
-        "ph": ph,
-        "n": len(s),
-        "events": int(s["event"].sum()),
-    }
+def h2_estimates(
+    durations: pd.DataFrame,
+    definition: str,
+    kinds: Mapping[str, str],
+    index: al.Memberships,
+    members: pd.DataFrame,
+    bound: str = "days",
+) -> dict[str, object]:
+    """Every H2 estimate on the frame spells (see :func:`research.h2.estimates`)."""
+    return h2.estimates(durations, definition, kinds, index, members, bound)
 
 
 # ---------------------------------------------------------------- H3 and H4: format, mediation
@@ -397,41 +345,8 @@ def h1_specifications(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def h2_specifications(durations: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
-    """H2 across alliance definitions, duration bounds and Cox specifications (log HR)."""
-    rows = []
-    seen: set[tuple] = set()  # a definition giving the same spells as an earlier one is skipped
-    for definition in al.DEFINITIONS:
-        key = tuple(spells(durations, definition, kinds)["allied_home"])
-        if key in seen:
-            continue
-        seen.add(key)
-        for bound in ("days", "days_lower", "days_upper"):
-            s = spells(durations, definition, kinds, bound)
-            for controls in (True, False):
-                covs = ["allied_home"] + (
-                    [c for c in SPELL_CONTROLS if s[c].nunique() > 1] if controls else []
-                )
-                data = s[["duration", "event", "dyad", *covs]].copy()
-                data[covs] = data[covs].astype(float)
-                _, r = survival.cox_ph(
-                    data, "duration", "event", covs, cluster="dyad", report="allied_home"
-                )
-                x = dict(r.extra)
-                rows.append(
-                    {
-                        "hypothesis": "H2",
-                        "definition": definition,
-                        "bound": bound,
-                        "controls": controls,
-                        "estimate": x["log_hr"],
-                        "ci_low": np.log(r.ci_low),
-                        "ci_high": np.log(r.ci_high),
-                        "p": r.p,
-                        "n": r.n,
-                        "clusters": r.n_clusters,
-                    }
-                )
-    return pd.DataFrame(rows)
+    """H2 across alliance definitions, duration bounds and controls (log HR), frame spells."""
+    return h2.specifications(durations, kinds)
 
 
 def curve_summary(

@@ -36,6 +36,7 @@ from .stats import Result, _require_columns
 __all__ = [
     "FIGURES_ENV",
     "bar_counts",
+    "cif_curves",
     "exchanges_over_time",
     "figures_dir",
     "forest",
@@ -592,3 +593,83 @@ def show(fig: Figure):
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
     return Image(data=buffer.getvalue(), format="png")
+
+
+def _at_risk_row(table: pd.DataFrame, ticks: Sequence[float]) -> list[int]:
+    """Numbers at risk at each tick: those with time >= tick (delayed entry already in)."""
+    out = []
+    for tick in ticks:
+        later = table[table["time"] >= tick]
+        out.append(int(later["n_at_risk"].iloc[0]) if len(later) else 0)
+    return out
+
+
+def cif_curves(
+    cif_by_group: Mapping[str, pd.DataFrame],
+    *,
+    title: str,
+    ylabel: str = "cumulative incidence of exchange",
+    subtitle: str = "",
+    ticks: Sequence[float] | None = None,
+    save_as: str | None = None,
+    outdir: str | Path | None = None,
+) -> Figure:
+    """Cumulative incidence step curves with bands and a numbers-at-risk table beneath.
+
+    Parameters
+    ----------
+    cif_by_group : mapping of str to DataFrame
+        Group label -> output of :func:`research.competing.aalen_johansen`.
+    title, ylabel, subtitle : str
+        Labels; put n, events and clusters in ``subtitle``.
+    ticks : sequence of float, optional
+        Times (days) for the x ticks and the at-risk table (default: yearly).
+    save_as, outdir
+        As for :func:`exchanges_over_time`.
+
+    Returns
+    -------
+    Figure
+
+    Raises
+    ------
+    AnalysisError
+        If the mapping is empty or a table lacks a column.
+    """
+    if not cif_by_group:
+        raise AnalysisError("cif_curves needs at least one group's cumulative incidence table")
+    for table in cif_by_group.values():
+        _require_columns(table, ["time", "cif", "ci_low", "ci_high", "n_at_risk"])
+    end = max(float(t["time"].max()) for t in cif_by_group.values())
+    if ticks is None:  # yearly ticks, every few years for long spells
+        ticks = list(np.arange(0, end + 1, 365 * max(1, int(end // 3650))))
+    ticks = [float(x) for x in ticks]
+    with _house_style():
+        fig = _new_figure((7.5, 5.2))
+        grid = fig.add_gridspec(2, 1, height_ratios=[4, 1])
+        ax, table_ax = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
+        colors = sns.color_palette(PALETTE, len(cif_by_group))
+        for i, ((label, t), color) in enumerate(zip(cif_by_group.items(), colors, strict=True)):
+            x = np.concatenate([[0.0], t["time"].to_numpy(float)])
+            y = np.concatenate([[0.0], t["cif"].to_numpy(float)])
+            lo = np.concatenate([[0.0], t["ci_low"].to_numpy(float)])
+            hi = np.concatenate([[0.0], t["ci_high"].to_numpy(float)])
+            ax.step(x, y, where="post", color=color, label=label, lw=1.8)
+            ax.fill_between(x, lo, hi, step="post", color=color, alpha=0.18)
+            for tick, n in zip(ticks, _at_risk_row(t, ticks), strict=True):
+                table_ax.text(tick, -i, str(n), ha="center", va="center", color=color, fontsize=9)
+        ax.set_title(title + (f"\n{subtitle}" if subtitle else ""), fontsize=10)
+        ax.set(ylabel=ylabel, ylim=(0, 1))
+        ax.set_xticks(ticks, [f"{tick / 365:g}" for tick in ticks])
+        ax.set_xlim(0, max(ticks[-1], end) * 1.02)
+        ax.set_xlabel("years since detention")
+        ax.legend(loc="upper left")
+        table_ax.set_xlim(ax.get_xlim())
+        table_ax.set_ylim(-len(cif_by_group) + 0.5, 0.5)
+        table_ax.set_yticks(range(0, -len(cif_by_group), -1), list(cif_by_group), fontsize=9)
+        table_ax.set_xticks([])
+        table_ax.set_title("number at risk", fontsize=9, loc="left")
+        table_ax.grid(False)
+        for spine in table_ax.spines.values():
+            spine.set_visible(False)
+    return _finish(fig, save_as, outdir)
