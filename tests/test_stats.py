@@ -342,3 +342,11 @@ def test_signflip_monte_carlo_is_deterministic_and_close_to_exact(rng):
 def test_signflip_needs_two_units():
     with pytest.raises(AnalysisError, match="at least two units; got 1"):
         rs.signflip_test(pd.DataFrame({"y": [1.0]}), "y")
+
+
+def test_bh_adjust_matches_r_p_adjust():
+    # p.adjust(c(0.01, 0.04, 0.03, 0.2, 0.5, 0.001, 0.049), method = "BH")
+    # (tests/reference/h1_inference.R)
+    p = [0.01, 0.04, 0.03, 0.2, 0.5, 0.001, 0.049]
+    r = [0.035, 0.0686, 0.0686, 0.233333333333333, 0.5, 0.007, 0.0686]
+    np.testing.assert_allclose(rs.bh_adjust(p), r, rtol=0, atol=1e-15)
