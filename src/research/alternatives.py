@@ -68,8 +68,9 @@ def _counts(df: pd.DataFrame, allied: str, other: str, cluster: str) -> pd.DataF
             raise AnalysisError(f"column {col!r} is not in the data")
     data = df.dropna(subset=[allied, other, cluster])
     data = data[(data[allied].astype(float) + data[other].astype(float)) > 0]
-    if data[cluster].nunique() < 3:
-        raise AnalysisError(f"need at least 3 clusters of {cluster!r}; got {data[cluster].nunique()}")
+    n_clusters = data[cluster].nunique()
+    if n_clusters < 3:
+        raise AnalysisError(f"need at least 3 clusters of {cluster!r}; got {n_clusters}")
     return data
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 from .exceptions import AnalysisError
 from .stats import Result, _binary, _complete, _numeric
 
-__all__ = ["permutation_test", "signflip_test", "signflip_pvalue_exact"]
+__all__ = ["permutation_test", "signflip_pvalue_exact", "signflip_test"]
 
 _CHUNK = 1000  # relabelings evaluated per matrix product; bounds memory, not results
 #: exact enumeration of sign patterns up to this many clusters (2^20 partial sums a half)
@@ -153,7 +153,6 @@ def permutation_test(
         hypothesis=hypothesis,
         extra=(("exact", exact), ("n_relabelings", total), ("seed", seed)),
     )
-
 
 
 # --------------------------------------------------------------------------- sign-flip test

@@ -40,8 +40,6 @@ __all__ = [
     "bootstrap_ci",
     "ols_clustered",
     "ols_clustered_fit",
-    "permutation_test",
-    "signflip_test",
 ]
 
 
@@ -52,7 +50,6 @@ def __getattr__(name: str):
 
         return getattr(randomization, name)
     raise AttributeError(f"module 'research.stats' has no attribute {name!r}")
-
 
 
 # --------------------------------------------------------------------------- the result
@@ -485,5 +482,3 @@ def bh_adjust(pvalues: Any) -> np.ndarray:
     if ok.any():
         out[ok] = multipletests(p[ok], method="fdr_bh")[1]
     return out
-
-
