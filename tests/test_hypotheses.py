@@ -18,14 +18,44 @@ def deals(package):
     return hy.deals(rs.analysis_frame(rs.load(package))).set_index("deal_id")
 
 
-def test_deals_sum_their_tranches(deals):
+def test_deals_use_matched_tranches_without_deal_totals(deals):
     big = deals.loc["2011-big-deal"]
-    # 477 + 550 released by A over two tranches, 1 returned by B: one bargain of 1027 for 1
-    assert (big["released_by_a"], big["released_by_b"], big["n_tranches"]) == (1027, 1, 2)
-    assert big["log_ratio_a"] == pytest.approx(math.log(1027))
+    # tranche 1: 477 for 1; tranche 2: 550 released by A, no count for B (not matched).
+    # Summing them would set 1027 against 1 from different handovers; the ratio uses the
+    # matched tranche only, and says so.
+    assert (big["released_by_a"], big["released_by_b"], big["n_tranches"]) == (477, 1, 2)
+    assert (big["summed_released_by_a"], big["n_matched"]) == (1027, 1)
+    assert big["ratio_source"] == "matched_tranches"
+    assert big["log_ratio_a"] == pytest.approx(math.log(477))
     assert not big["counts_complete"]  # the second tranche has no count for B
     assert big["exchange_date"] == pd.Timestamp("2011-10-18")  # struck at the first tranche
     assert big["humanitarian"]  # the first tranche had the relief committee
+
+
+def test_deal_totals_take_precedence(package):
+    frame = rs.analysis_frame(rs.load(package))
+    table = pd.DataFrame(
+        {
+            "deal_id": ["2011-big-deal"],
+            "total_released_by_a": [1027],
+            "total_released_by_b": [1],
+            "totals_precision_a": ["exact"],
+            "totals_precision_b": ["approximate"],
+            "totals_disputed": ["false"],
+            "talks_started_on": [pd.Timestamp("2011-07-01")],
+            "talks_start_kind": ["talks_started"],
+            "agreement_date": [pd.Timestamp("2011-10-11")],
+        }
+    )
+    d = hy.deals(frame, deal_table=table).set_index("deal_id")
+    big = d.loc["2011-big-deal"]
+    assert (big["released_by_a"], big["released_by_b"]) == (1027, 1)
+    assert big["ratio_source"] == "deal_totals" and big["counts_complete"]
+    assert not big["counts_exact"]  # B's total is approximate
+    assert big["ttd_talks"] == 102 and big["talks_start_kind"] == "talks_started"
+    others = d.drop(index="2011-big-deal")
+    assert (others["ratio_source"] != "deal_totals").all()
+    assert others["ttd_talks"].isna().all() and (others["talks_start_kind"] == "unknown").all()
 
 
 def test_filters(deals):

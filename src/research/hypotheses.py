@@ -15,35 +15,54 @@ import pandas as pd
 from . import alliances as al
 from . import stats, survival
 from .exceptions import AnalysisError
+from .ratios import deal_ratios
 from .variables import exchange_ratio, orient_by_alliance, released_counts
 
 ERAS = ("cold_war", "post_cold_war", "since_2022")
 #: A deal is a mass repatriation when each side released at least this many living persons
 #: (the Korean, Iran–Iraq and Russia–Ukraine general exchanges), not a bargain over a few.
 MASS_THRESHOLD = 500
+#: Tranche names that mark a general repatriation rather than a negotiated swap.
+ALL_FOR_ALL = r"(?i)all[- ]for[- ]all|repatriat|general (?:pow )?exchange|big[- ]switch"
 
 
 # ---------------------------------------------------------------- deals
 
 
-def deals(frame: pd.DataFrame, include_bodies: bool = False) -> pd.DataFrame:
+def deals(
+    frame: pd.DataFrame, include_bodies: bool = False, deal_table: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Aggregate the analysis frame's tranches into deals.
 
-    Counts are summed over tranches (a tranche with an unknown count adds nothing; see
-    ``counts_complete``). Alliance covariates, context and dates are those of the first
-    tranche, when the deal was struck. ``log_ratio_a`` is log(released by A / released by B),
-    with bodies added to both sides when ``include_bodies``.
+    The ratio's counts come from :func:`research.ratios.deal_ratios`: the deal's totals in
+    ``deal_table`` (``deals.csv``) where given, else the deal's matched tranches only
+    (``ratio_source`` says which). ``summed_released_by_a``/``_b`` keep the plain sums over
+    all tranches for comparison. Alliance covariates, context and dates are those of the
+    first tranche, when the deal was struck. ``log_ratio_a`` is log(released by A / released
+    by B), with bodies added to both sides when ``include_bodies``.
+
+    ``all_for_all`` marks general repatriations (an "all for all" exchange, a repatriation
+    or general exchange after a war, by the tranche names; :data:`ALL_FOR_ALL`): they
+    measure who captured more, not who bargained better. The codebook has no field for the
+    kind of deal yet, so the flag reads the names; a mass swap negotiated N for N (Istanbul
+    2025) is not one.
+    ``ttd_talks`` is the days from ``talks_started_on`` (first public offer or start of
+    talks, ``talks_start_kind``) to the agreement, or to the first handover where no
+    agreement date is coded; missing where the sources give no start of talks.
     """
     f = frame.sort_values(["exchange_date", "exchange_id"])
     g = f.groupby("deal_id", sort=False, observed=True)
     out = g.first()
     for col in ("released_by_a", "released_by_b", "bodies_by_a", "bodies_by_b"):
-        out[col] = g[col].sum(min_count=1)
+        out[f"summed_{col}"] = g[col].sum(min_count=1)
     out["n_tranches"] = g.size()
-    out["counts_complete"] = g.apply(
-        lambda d: bool(d["released_by_a"].notna().all() and d["released_by_b"].notna().all()),
-        include_groups=False,
-    )
+    ratio = deal_ratios(f, deal_table, include_bodies).reindex(out.index)
+    out["released_by_a"] = ratio["ratio_released_a"].astype("Float64")
+    out["released_by_b"] = ratio["ratio_released_b"].astype("Float64")
+    for col in ("ratio_source", "n_matched", "counts_exact", "counts_disputed"):
+        out[col] = ratio[col]
+    out["counts_complete"] = ratio["counts_complete"]
+    out["one_side_known"] = ratio["one_side_known"]
     out["multilateral"] = g["format"].agg(lambda s: (s.astype(object) == "multilateral").any())
     out["mediated"] = g["mediated"].any()
     out["humanitarian"] = g["humanitarian_mediator"].any()
@@ -51,14 +70,36 @@ def deals(frame: pd.DataFrame, include_bodies: bool = False) -> pd.DataFrame:
         out[f"mediator_allied_{side}"] = g[f"mediator_allied_{side}"].any()
     out["confidence"] = g["confidence"].min()
     out["last_date"] = g["exchange_date"].max()
-    out = exchange_ratio(out, include_bodies)  # the ratio of the deal's summed counts
-    a, b = released_counts(out, include_bodies)
+    out = exchange_ratio(out, include_bodies=False)  # bodies are already in the counts
+    a, b = released_counts(out, include_bodies=False)
     out["abs_log_ratio"] = out["log_ratio_a"].abs()
     out["min_released"] = pd.concat([a, b], axis=1).min(axis=1).astype("float64")
+    named = g["name"].agg(lambda s: " ".join(s.astype(str)))
+    by_name = (named + " " + out.index.to_series()).str.contains(ALL_FOR_ALL, regex=True)
+    out["all_for_all"] = by_name
     ttd = out[["ttd_a", "ttd_b"]].astype("float64")
     out["ttd"] = ttd.max(axis=1)  # the deal closed when its last headline captive came home
     out["log_ttd"] = np.log1p(out["ttd"])
+    out = _talks(out, deal_table)
     return out.reset_index()
+
+
+def _talks(out: pd.DataFrame, deal_table: pd.DataFrame | None) -> pd.DataFrame:
+    """Days from the start of talks to the deal, where ``deals.csv`` gives a start."""
+    out = out.copy()
+    out["ttd_talks"] = np.nan
+    out["talks_start_kind"] = "unknown"
+    if deal_table is None or "talks_started_on" not in deal_table.columns or deal_table.empty:
+        return out
+    d = deal_table.set_index("deal_id").reindex(out.index)
+    start = pd.to_datetime(d["talks_started_on"], errors="coerce")
+    agreed = pd.to_datetime(d.get("agreement_date"), errors="coerce")
+    end = agreed.fillna(pd.to_datetime(out["exchange_date"], errors="coerce"))
+    days = (end - start).dt.days.astype(float)
+    out["ttd_talks"] = days.where(days >= 0)
+    kind = d.get("talks_start_kind", pd.Series("unknown", index=d.index)).astype(object)
+    out["talks_start_kind"] = kind.where(start.notna(), "unknown").fillna("unknown")
+    return out
 
 
 def filter_deals(
