@@ -151,7 +151,7 @@ def median_regression(
 
     def median(d: pd.DataFrame) -> float:
         y = d[outcome].to_numpy(dtype=float)
-        return float(sm.QuantReg(y, np.ones((len(y), 1))).fit(q=0.5).params[0])
+        return float(sm.QuantReg(y, np.ones((len(y), 1))).fit(q=0.5, p_tol=1e-10, max_iter=5000).params[0])
 
     res = bootstrap_ci(data, median, n_resamples=n_resamples, seed=seed, cluster=cluster)
     return Result(

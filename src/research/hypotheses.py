@@ -127,11 +127,13 @@ def filter_deals(
 # ---------------------------------------------------------------- H1: the exchange ratio
 
 
-def orient(d: pd.DataFrame, definition: str) -> pd.DataFrame:
+def orient(d: pd.DataFrame, definition: str, keep_missing: bool = False) -> pd.DataFrame:
     """Orient each deal from the allied side's view; keep allied-versus-non-allied deals.
 
     ``log_ratio_allied`` = log(released by the allied side / released by the other). H1
     predicts it below 0: an allied state releases fewer prisoners per captive returned.
+    ``released_allied``/``released_other`` are the counts behind it. Deals without a
+    ratio (a missing count) are dropped unless ``keep_missing`` (for bounds).
     """
     oriented = orient_by_alliance(d, definition)
     out = oriented[oriented["asymmetry"] == "allied_vs_nonallied"].copy()
@@ -141,35 +143,10 @@ def orient(d: pd.DataFrame, definition: str) -> pd.DataFrame:
     # the kind of captives the allied side got back (released by the other side)
     kind_a, kind_b = out["captive_kind_a"].astype(object), out["captive_kind_b"].astype(object)
     out["kind_returned"] = kind_b.where(~flip, kind_a)
-    return out.dropna(subset=["log_ratio_allied"])
-
-
-def _centered_controls(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """Centered dummies for the H1 controls (state against non-state, conflict context, era,
-    mediation, and the kind of captives the allied side got back), dropping any with no
-    variation or collinear with the controls before it (small subsamples).
-
-    Centering makes the intercept the adjusted mean log ratio at the sample's average
-    covariates, so the intercept is the H1 estimate with or without controls.
-    """
-    raw = pd.DataFrame(index=df.index)
-    raw["nonstate_opponent"] = df["nonstate_opponent"].astype(float)
-    context = df["conflict_context"].astype(object)
-    raw["civil_war"] = (context == "civil_war").astype(float)
-    raw["no_war"] = (context == "no_war").astype(float)
-    era = df["era"].astype(object)
-    raw["post_cold_war"] = (era == "post_cold_war").astype(float)
-    raw["since_2022"] = (era == "since_2022").astype(float)
-    raw["mediated"] = df["mediated"].astype(float)
-    if "kind_returned" in df:  # reference: convicted prisoners, spies, mixed or not coded
-        raw["soldiers_returned"] = (df["kind_returned"] == "soldiers").astype(float)
-        raw["civilians_returned"] = (df["kind_returned"] == "civilians").astype(float)
-    centered = raw - raw.mean()
-    kept: list[str] = []
-    for c in centered:  # in order of priority; a control collinear with earlier ones is dropped
-        if np.linalg.matrix_rank(centered[[*kept, c]].to_numpy()) == len(kept) + 1:
-            kept.append(c)
-    return centered[kept].add_prefix("c_"), [f"c_{c}" for c in kept]
+    a, b = out["released_by_a"].astype(float), out["released_by_b"].astype(float)
+    out["released_allied"] = a.where(~flip, b)
+    out["released_other"] = b.where(~flip, a)
+    return out if keep_missing else out.dropna(subset=["log_ratio_allied"])
 
 
 def _mean_tests(
@@ -196,47 +173,6 @@ def _mean_tests(
             hypothesis=hypothesis,
         ),
     }
-
-
-def h1_estimates(
-    sample: pd.DataFrame, n_resamples: int = 2000, seed: int = 0
-) -> dict[str, stats.Result]:
-    """H1 on an oriented sample: adjusted and plain OLS (SE clustered by dyad), a cluster
-    sign-flip randomization test, and a cluster-bootstrap CI of the mean log ratio."""
-    if len(sample) < 3 or sample["dyad"].nunique() < 3:
-        raise AnalysisError(
-            f"H1 needs at least 3 deals in 3 dyads with one allied side; got {len(sample)} deals "
-            f"in {sample['dyad'].nunique()} dyads (relax the sample or the alliance definition)"
-        )
-    controls, names = _centered_controls(sample)
-    data = pd.concat(
-        [
-            sample[["log_ratio_allied", "dyad"]].reset_index(drop=True),
-            controls.reset_index(drop=True),
-        ],
-        axis=1,
-    )
-    rhs = " + ".join(names) if names else "1"
-    out = {
-        "ols_adjusted": stats.ols_clustered(
-            data,
-            f"log_ratio_allied ~ {rhs}",
-            "Intercept",
-            "dyad",
-            name="adjusted mean log ratio, allied side",
-            hypothesis="H1",
-        ),
-        "ols_plain": stats.ols_clustered(
-            data,
-            "log_ratio_allied ~ 1",
-            "Intercept",
-            "dyad",
-            name="mean log ratio, allied side",
-            hypothesis="H1",
-        ),
-        **_mean_tests(data, "log_ratio_allied", n_resamples, seed, "mean log ratio", "H1"),
-    }
-    return out
 
 
 # ---------------------------------------------------------------- H2: time to deal
