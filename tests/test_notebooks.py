@@ -51,9 +51,9 @@ def test_every_run_succeeds_and_publishes(project):
         (
             "h1-ratio",
             {
-                "adjusted mean log ratio (allied side)",
-                "sign-flip test of mean log ratio",
-                "cluster-bootstrap mean log ratio",
+                "mean log ratio, allied side (CR2, Bell-McCaffrey df)",
+                "mean log ratio, exact cluster sign-flip",
+                "dyad-weighted mean log ratio",
             },
         ),
         (
@@ -75,7 +75,7 @@ def test_headline_results_carry_n_clusters_and_ci(project, run, names):
         assert r["n"] and r["n"] > 10, name
         if r["p"] is not None and run != "specification-curve":
             assert r["n_clusters"] and r["n_clusters"] >= 3, name
-    estimate = got.get("adjusted mean log ratio (allied side)")
+    estimate = got.get("mean log ratio, allied side (CR2, Bell-McCaffrey df)")
     if estimate:
         assert estimate["ci_low"] < estimate["estimate"] < estimate["ci_high"]
 

@@ -105,7 +105,12 @@ def h1_inference(sample: pd.DataFrame, seed: int = 0) -> dict[str, Result]:
     return {
         "primary": cr2_mean(sample),
         "signflip": signflip_test(
-            sample, OUTCOME, cluster="dyad", seed=seed, name="mean log ratio, exact sign-flip"
+            sample,
+            OUTCOME,
+            cluster="dyad",
+            seed=seed,
+            name="mean log ratio, exact sign-flip",
+            hypothesis="H1",
         ),
         "dyad_mean": dyad_mean(sample),
         "dyad_signflip": signflip_test(
@@ -115,6 +120,7 @@ def h1_inference(sample: pd.DataFrame, seed: int = 0) -> dict[str, Result]:
             cluster_weighted=True,
             seed=seed,
             name="dyad-weighted mean log ratio, exact sign-flip",
+            hypothesis="H1",
         ),
         "twoway": _from_summary(
             "mean log ratio, two-way clustered (allied state x other side)",
@@ -168,8 +174,9 @@ SUBSAMPLES: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
     "all deals": lambda s: pd.Series(True, index=s.index),
     "without Russia-Ukraine": lambda s: s["dyad"] != RUSSIA_UKRAINE,
     "without Israel's (Arab-Israeli) dyads": lambda s: ~_israel(s),
-    "without Russia-Ukraine and Arab-Israeli": lambda s: (s["dyad"] != RUSSIA_UKRAINE)
-    & ~_israel(s),
+    "without Russia-Ukraine and Arab-Israeli": lambda s: (
+        (s["dyad"] != RUSSIA_UKRAINE) & ~_israel(s)
+    ),
     "state vs state": lambda s: s["both_states"].astype(bool),
     "state vs non-state": lambda s: s["state_vs_nonstate"].astype(bool),
     "negotiated swaps (no all-for-all)": lambda s: ~s["all_for_all"].astype(bool),
@@ -177,9 +184,11 @@ SUBSAMPLES: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
     "exact counts": lambda s: s["counts_exact"].fillna(False).astype(bool),
     "undisputed counts": lambda s: ~s["counts_disputed"].fillna(True).astype(bool),
     "complete counts": lambda s: s["counts_complete"].fillna(False).astype(bool),
-    "exact, undisputed and complete": lambda s: s["counts_exact"].fillna(False).astype(bool)
-    & ~s["counts_disputed"].fillna(True).astype(bool)
-    & s["counts_complete"].fillna(False).astype(bool),
+    "exact, undisputed and complete": lambda s: (
+        s["counts_exact"].fillna(False).astype(bool)
+        & ~s["counts_disputed"].fillna(True).astype(bool)
+        & s["counts_complete"].fillna(False).astype(bool)
+    ),
     "from deal totals": lambda s: s["ratio_source"] == "deal_totals",
 }
 
@@ -275,3 +284,50 @@ def heterogeneity(sample: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def _verdict(r_low: float, r_high: float) -> str:
+    if r_high < 0:
+        return "supports H1 (the interval lies below 0)"
+    if r_low > 0:
+        return "runs against H1 (the interval lies above 0)"
+    return "cannot tell H1 from parity (the interval covers 0)"
+
+
+def conclusion(main: Result, subs: pd.DataFrame, loo: pd.DataFrame, flip: Result) -> str:
+    """A plain-words summary of H1 generated from the results (no hand-typed numbers)."""
+    x = dict(main.extra)
+    text = (
+        f"The mean log ratio of the allied side is {main.estimate:.2f} (95% CI "
+        f"{main.ci_low:.2f} to {main.ci_high:.2f}; CR2, {x['df']:.1f} Bell-McCaffrey df, "
+        f"p = {main.p:.2f}; exact sign-flip p = {flip.p:.2f}) over {main.n} deals in "
+        f"{main.n_clusters} dyads, which are worth {x['effective_clusters']:.1f} effective "
+        f"clusters. This {_verdict(main.ci_low, main.ci_high)}."
+    )
+    if not loo.empty:
+        top = loo.iloc[0]
+        text += (
+            f" Leaving out {top['left_out']} ({int(top['deals_left_out'])} deals) moves it to "
+            f"{top['estimate']:.2f} (CI {top['ci_low']:.2f} to {top['ci_high']:.2f})."
+        )
+    est = subs.dropna(subset=["estimate"]) if "estimate" in subs else subs.iloc[0:0]
+    below = int((est["ci_high"] < 0).sum()) if len(est) else 0
+    above = int((est["ci_low"] > 0).sum()) if len(est) else 0
+    survives = main.ci_high < 0 and below == len(est)
+    text += (
+        f" Of {len(est)} subsamples with an estimate, {below} have an interval below 0 and "
+        f"{above} above 0. "
+    )
+    if main.ci_high < 0:
+        text += (
+            "The conclusion survives the robustness set."
+            if survives
+            else "The conclusion does not survive the robustness set."
+        )
+    else:
+        text += (
+            "No subsample turns this into evidence for H1."
+            if below == 0
+            else ("Some subsamples lean towards H1, but the confirmatory test does not.")
+        )
+    return text

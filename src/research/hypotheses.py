@@ -332,42 +332,6 @@ def h4_estimates(d: pd.DataFrame, n_resamples: int = 2000, seed: int = 0) -> dic
 # ---------------------------------------------------------------- the specification curve
 
 
-def h1_specifications(frame: pd.DataFrame) -> pd.DataFrame:
-    """H1 across alliance definitions, bodies, samples and estimators, computed in-process."""
-    rows = []
-    for bodies in (False, True):
-        d = deals(frame, include_bodies=bodies)
-        for definition in al.DEFINITIONS:
-            for mass in (False, True):
-                for states in (False, True):
-                    sample = orient(
-                        filter_deals(d, exclude_mass_repatriations=mass, state_parties_only=states),
-                        definition,
-                    )
-                    if len(sample) < 3 or sample["dyad"].nunique() < 3:
-                        continue
-                    res = h1_estimates(sample, n_resamples=200, seed=0)
-                    for est in ("ols_adjusted", "ols_plain"):
-                        r = res[est]
-                        rows.append(
-                            {
-                                "hypothesis": "H1",
-                                "definition": definition,
-                                "bodies": bodies,
-                                "exclude_mass": mass,
-                                "states_only": states,
-                                "estimator": est,
-                                "estimate": r.estimate,
-                                "ci_low": r.ci_low,
-                                "ci_high": r.ci_high,
-                                "p": r.p,
-                                "n": r.n,
-                                "clusters": r.n_clusters,
-                            }
-                        )
-    return pd.DataFrame(rows)
-
-
 def h2_specifications(durations: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
     """H2 across alliance definitions, duration bounds and Cox specifications (log HR)."""
     rows = []
@@ -399,15 +363,3 @@ def h2_specifications(durations: pd.DataFrame, kinds: Mapping[str, str]) -> pd.D
                     }
                 )
     return pd.DataFrame(rows)
-
-
-def curve_summary(
-    specs: pd.DataFrame, predicted_sign: int, alpha: float = 0.05
-) -> dict[str, float]:
-    """Share of specifications with the predicted sign, and with it and p < ``alpha``."""
-    same = np.sign(specs["estimate"]) == predicted_sign
-    return {
-        "n_specs": len(specs),
-        "share_same_sign": float(same.mean()),
-        "share_same_sign_significant": float((same & (specs["p"] < alpha)).mean()),
-    }
