@@ -222,3 +222,19 @@ def oriented_samples(
         for bodies, d in deals_by_bodies.items()
         for definition in definitions
     }
+
+
+def collapse_identical(specs: pd.DataFrame, choice_cols: list[str]) -> pd.DataFrame:
+    """Collapse specifications whose results are identical (same estimate, CI, n and
+    clusters: the same sample under the same estimator) into one row listing the choices
+    it stands for (``labels``, ``n_labels``). For curves computed elsewhere (H2)."""
+    keys = ["estimate", "ci_low", "ci_high", "n", "clusters"]
+    s = specs.assign(
+        _label=specs[choice_cols].astype(str).agg(" | ".join, axis=1),
+        **{f"_{k}": specs[k].round(10) for k in keys},
+    )
+    grouped = s.groupby([f"_{k}" for k in keys], sort=False, dropna=False)
+    first = grouped.head(1).set_index([f"_{k}" for k in keys])
+    labels = grouped["_label"].agg(" ; ".join)
+    out = first.assign(labels=labels, n_labels=grouped.size()).reset_index(drop=True)
+    return out.drop(columns=["_label"]).sort_values("estimate").reset_index(drop=True)
