@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import alliances as al
-from . import stats, survival
+from . import survival
 from .exceptions import AnalysisError
 from .ratios import deal_ratios
 from .variables import exchange_ratio, orient_by_alliance, released_counts
@@ -149,32 +149,6 @@ def orient(d: pd.DataFrame, definition: str, keep_missing: bool = False) -> pd.D
     return out if keep_missing else out.dropna(subset=["log_ratio_allied"])
 
 
-def _mean_tests(
-    data: pd.DataFrame, column: str, n_resamples: int, seed: int, label: str, hypothesis: str
-) -> dict[str, stats.Result]:
-    """A mean with a cluster sign-flip test (p) and a cluster-bootstrap CI, by dyad."""
-    return {
-        "signflip": stats.signflip_test(
-            data,
-            column,
-            cluster="dyad",
-            n_resamples=max(n_resamples, 999),
-            seed=seed,
-            name=f"{label}, sign-flip",
-            hypothesis=hypothesis,
-        ),
-        "bootstrap": stats.bootstrap_ci(
-            data,
-            lambda x: float(x[column].mean()),
-            n_resamples=n_resamples,
-            seed=seed,
-            cluster="dyad",
-            name=f"{label}, cluster bootstrap",
-            hypothesis=hypothesis,
-        ),
-    }
-
-
 # ---------------------------------------------------------------- H2: time to deal
 
 
@@ -245,88 +219,6 @@ def h2_estimates(s: pd.DataFrame) -> dict[str, object]:
         "n": len(s),
         "events": int(s["event"].sum()),
     }
-
-
-# ---------------------------------------------------------------- H3 and H4: format, mediation
-
-
-def _ols(df: pd.DataFrame, outcome: str, term: str, rhs: str, name: str, hyp: str):
-    data = df[[outcome, "dyad", *rhs.split(" + ")]].dropna().copy()
-    for c in rhs.split(" + "):
-        data[c] = data[c].astype(float)
-    return stats.ols_clustered(data, f"{outcome} ~ {rhs}", term, "dyad", name=name, hypothesis=hyp)
-
-
-def h3_estimates(d: pd.DataFrame) -> dict[str, stats.Result]:
-    """H3: multilateral deals give more balanced ratios (smaller |log ratio|) and close slower
-    than bilateral ones (log of 1 + days to deal). OLS, SE clustered by dyad."""
-    if d["multilateral"].nunique() < 2:
-        raise AnalysisError("H3 needs both bilateral and multilateral deals in the sample")
-    return {
-        "balance": _ols(
-            d,
-            "abs_log_ratio",
-            "multilateral",
-            "multilateral",
-            "multilateral minus bilateral |log ratio|",
-            "H3",
-        ),
-        "speed": _ols(
-            d,
-            "log_ttd",
-            "multilateral",
-            "multilateral",
-            "multilateral minus bilateral log(1 + days to deal)",
-            "H3",
-        ),
-    }
-
-
-def h4_estimates(d: pd.DataFrame, n_resamples: int = 2000, seed: int = 0) -> dict:
-    """H4: mediation and humanitarian bodies shift the terms and the time.
-
-    ``balance``/``speed``: |log ratio| and log(1 + days) on mediated and humanitarian
-    (OLS, SE clustered by dyad). ``ally_terms``: where the mediator is allied to exactly one
-    side, the log ratio seen from that side (below 0: the mediator's ally releases fewer per
-    captive returned), with a cluster sign-flip test and a cluster-bootstrap CI.
-    """
-    out = {
-        "balance_mediated": _ols(
-            d,
-            "abs_log_ratio",
-            "mediated",
-            "mediated + humanitarian",
-            "mediated minus unmediated |log ratio|",
-            "H4",
-        ),
-        "balance_humanitarian": _ols(
-            d,
-            "abs_log_ratio",
-            "humanitarian",
-            "mediated + humanitarian",
-            "humanitarian body vs other mediation, |log ratio|",
-            "H4",
-        ),
-        "speed_mediated": _ols(
-            d,
-            "log_ttd",
-            "mediated",
-            "mediated + humanitarian",
-            "mediated minus unmediated log(1 + days)",
-            "H4",
-        ),
-    }
-    one = d[d["mediator_allied_a"] != d["mediator_allied_b"]].dropna(subset=["log_ratio_a"])
-    one = one.assign(
-        log_ratio_ally=one["log_ratio_a"].where(one["mediator_allied_a"], -one["log_ratio_a"])
-    )
-    if len(one) >= 3 and one["dyad"].nunique() >= 2:
-        tests = _mean_tests(
-            one, "log_ratio_ally", n_resamples, seed, "log ratio of the mediator's ally", "H4"
-        )
-        out["ally_signflip"], out["ally_bootstrap"] = tests["signflip"], tests["bootstrap"]
-    out["ally_sample"] = one
-    return out
 
 
 # ---------------------------------------------------------------- the specification curve
