@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from .conftest import ROOT, research
+from .conftest import ROOT
 
 pytestmark = pytest.mark.slow
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -20,16 +19,9 @@ SKIP = {".git", ".venv", "outputs", "__pycache__", ".pytest_cache", ".ruff_cache
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    """A copy of the project (workbook, notebooks, data) run once with `research run`."""
-    dest = tmp_path_factory.mktemp("workbook") / "project"
-    dest.mkdir()
-    for name in ("data", "notebooks"):
-        shutil.copytree(ROOT / name, dest / name)
-    shutil.copyfile(ROOT / "workbook.toml", dest / "workbook.toml")
-    proc = research(dest, "run", "-q", timeout=1800)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    return dest
+def project(executed_project) -> Path:
+    """The project copy run once per session with `research run` (conftest.py)."""
+    return executed_project
 
 
 def test_every_run_succeeds_and_publishes(project):
