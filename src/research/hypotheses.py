@@ -76,7 +76,7 @@ def deals(
     out["min_released"] = pd.concat([a, b], axis=1).min(axis=1).astype("float64")
     named = g["name"].agg(lambda s: " ".join(s.astype(str)))
     by_name = (named + " " + out.index.to_series()).str.contains(ALL_FOR_ALL, regex=True)
-    out["all_for_all"] = by_name
+    out["all_for_all"] = by_name.fillna(False).astype(bool)
     ttd = out[["ttd_a", "ttd_b"]].astype("float64")
     out["ttd"] = ttd.max(axis=1)  # the deal closed when its last headline captive came home
     out["log_ttd"] = np.log1p(out["ttd"])
