@@ -41,6 +41,17 @@ def test_cr2_regression_matches_clubsandwich():
     assert t1["p"] == pytest.approx(0.758233870702, rel=1e-9)
 
 
+def test_cr2_with_cluster_fixed_effects_matches_clubsandwich():
+    # coef_test(lm(y ~ x2 + factor(g)), vcov = "CR2", cluster = g, test = "Satterthwaite")
+    x2 = np.array([0, 1, 2, 3, 4, 5, 0, 1, 0, 0, 1, 0, 0, 1], dtype=float)
+    dummies = pd.get_dummies(G, dtype=float).to_numpy()
+    t = inf.cr2_fit(Y, G, np.column_stack([x2, dummies])).test(0)
+    assert t["estimate"] == pytest.approx(-0.0789473684211, rel=1e-10)
+    assert t["se"] == pytest.approx(0.52911253139, rel=1e-10)
+    assert t["df"] == pytest.approx(1.11572942135, rel=1e-9)
+    assert t["p"] == pytest.approx(0.903729636319, rel=1e-9)
+
+
 def test_cr2_with_singleton_clusters_is_hc2_and_needs_two_clusters():
     rng = np.random.default_rng(5)
     y = rng.normal(size=9)

@@ -150,7 +150,8 @@ def cr2_fit(y: Sequence[float], clusters: Sequence, x: np.ndarray | None = None)
         # q_g = (I - H)_g' (A_g X_g bread c) for c = e_j, stacked as columns of Q (n x G)
         q = np.column_stack([ih[rows].T @ m[:, j] for rows, m in pieces])
         gram = q.T @ q
-        df[j] = np.trace(gram) ** 2 / np.sum(gram**2)
+        denom = np.sum(gram**2)  # zero for a dummy of a single-row cluster: df undefined
+        df[j] = np.trace(gram) ** 2 / denom if denom > 0 else np.nan
     return CR2Fit(coef=coef, vcov=vcov, df=df, n=n, n_clusters=g_count)
 
 

@@ -38,3 +38,7 @@ y2 <- y + 0.5
 print(as.data.frame(coef_test(lm(y2 ~ 1), vcov = "CR2", cluster = g, test = "Satterthwaite")), digits = 12)
 s2 <- tapply(y2, g, sum)
 cat("signflip p (y + 0.5) =", mean(abs(pats %*% s2) >= abs(sum(y2)) - 1e-9), "\n")
+# 6. CR2 with cluster fixed effects (H5's within-dyad design): y ~ x + factor(g)
+x2 <- c(0, 1, 2, 3, 4, 5, 0, 1, 0, 0, 1, 0, 0, 1)
+print(as.data.frame(coef_test(lm(y ~ x2 + factor(g)), vcov = "CR2", cluster = g,
+                              test = "Satterthwaite"))[2, ], digits = 12)
