@@ -61,3 +61,21 @@ def test_manski_bounds_by_hand():
     b = ratios.manski_bounds(pd.Series([0.0, 1.0, np.nan]), 2, (-2.0, 3.0))
     assert (b["n_observed"], b["n_missing"]) == (2, 2)
     assert b["lower"] == pytest.approx((1.0 - 4.0) / 4) and b["upper"] == pytest.approx(7.0 / 4)
+
+
+def test_remains_only_handover_counts_when_bodies_are_included():
+    t = pd.DataFrame(
+        {
+            "deal_id": ["Z", "Z"],
+            "released_by_a": [np.nan, 45],
+            "released_by_b": [np.nan, 17],
+            "bodies_by_a": [123, np.nan],
+            "bodies_by_b": [2, np.nan],
+            "count_precision": ["exact", "exact"],
+            "count_disputed": [False, False],
+        }
+    )
+    assert ratios.deal_ratios(t).loc["Z", "log_ratio_a"] == pytest.approx(math.log(45 / 17))
+    with_bodies = ratios.deal_ratios(t, include_bodies=True).loc["Z"]
+    assert with_bodies["n_matched"] == 2
+    assert with_bodies["log_ratio_a"] == pytest.approx(math.log(168 / 19))

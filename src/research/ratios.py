@@ -27,12 +27,17 @@ def _flag(values: pd.Series) -> pd.Series:
 
 
 def _tranche_counts(frame: pd.DataFrame, include_bodies: bool) -> tuple[pd.Series, pd.Series]:
-    a = pd.to_numeric(frame["released_by_a"], errors="coerce").astype(float)
-    b = pd.to_numeric(frame["released_by_b"], errors="coerce").astype(float)
-    if include_bodies:
-        a = a + pd.to_numeric(frame["bodies_by_a"], errors="coerce").astype(float).fillna(0)
-        b = b + pd.to_numeric(frame["bodies_by_b"], errors="coerce").astype(float).fillna(0)
-    return a, b
+    out = []
+    for side in ("a", "b"):
+        living = pd.to_numeric(frame[f"released_by_{side}"], errors="coerce").astype(float)
+        if include_bodies:
+            # a side's count is known when its living or its remains count is (a remains-only
+            # handover codes no living count)
+            bodies = pd.to_numeric(frame[f"bodies_by_{side}"], errors="coerce").astype(float)
+            known = living.notna() | bodies.notna()
+            living = (living.fillna(0) + bodies.fillna(0)).where(known)
+        out.append(living)
+    return out[0], out[1]
 
 
 def _from_tranches(frame: pd.DataFrame, include_bodies: bool) -> pd.DataFrame:
