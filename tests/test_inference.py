@@ -115,6 +115,13 @@ def test_dyadic_se_reduces_to_cluster_robust_when_dyads_share_no_state():
     assert inf.dyadic_se(y, linked)["se"] == pytest.approx(np.sqrt(cross / 36 * 5 / 4))
 
 
+def test_twoway_se_matches_sandwich_vcovcl():
+    # sqrt(vcovCL(lm(y ~ 1), cluster = ~ f1 + f2)[1, 1]) (tests/reference/h1_inference.R)
+    f1 = list("AAAAAABBCAAEBB")
+    f2 = list("uuvvuwwxxyyuvx")
+    assert inf.twoway_se(Y, f1, f2)["se"] == pytest.approx(0.186400299082, rel=1e-9)
+
+
 def test_twoway_se_is_finite_and_named():
     rng = np.random.default_rng(4)
     y = rng.normal(size=40)

@@ -42,3 +42,7 @@ cat("signflip p (y + 0.5) =", mean(abs(pats %*% s2) >= abs(sum(y2)) - 1e-9), "\n
 x2 <- c(0, 1, 2, 3, 4, 5, 0, 1, 0, 0, 1, 0, 0, 1)
 print(as.data.frame(coef_test(lm(y ~ x2 + factor(g)), vcov = "CR2", cluster = g,
                               test = "Satterthwaite"))[2, ], digits = 12)
+# 7. two-way cluster-robust SE of the mean (Cameron, Gelbach & Miller), sandwich::vcovCL
+f1 <- c("A", "A", "A", "A", "A", "A", "B", "B", "C", "A", "A", "E", "B", "B")
+f2 <- c("u", "u", "v", "v", "u", "w", "w", "x", "x", "y", "y", "u", "v", "x")
+cat("two-way SE:", sprintf("%.12f", sqrt(vcovCL(lm(y ~ 1), cluster = ~ f1 + f2)[1, 1])), "\n")
