@@ -30,7 +30,10 @@ def _deals(rng) -> pd.DataFrame:
 
 def test_sequences_count_earlier_completed_deals(rng):
     d = _deals(rng)
-    table = pd.DataFrame({"deal_id": ["g0-1"], "carried_out": ["not_carried_out"]})
+    status = pd.Categorical(
+        ["not_carried_out", "as_agreed"], categories=["as_agreed", "not_carried_out"]
+    )
+    table = pd.DataFrame({"deal_id": ["g0-1", "g0-2"], "carried_out": status})  # typed as loaded
     s = lg.sequences(d, table).set_index("deal_id")
     assert s.loc["g0-0", "prior_deals"] == 0 and np.isnan(s.loc["g0-0", "days_since_last"])
     assert s.loc["g0-2", "prior_deals"] == 1  # g0-1 was not carried out

@@ -35,7 +35,7 @@ def sequences(d: pd.DataFrame, deal_table: pd.DataFrame | None = None) -> pd.Dat
     if deal_table is not None and "carried_out" in deal_table.columns and not deal_table.empty:
         status = out["deal_id"].map(deal_table.set_index("deal_id")["carried_out"].astype(object))
         completed = status.ne("not_carried_out")
-    out["completed"] = completed.to_numpy()
+    out["completed"] = completed.fillna(True).astype(bool).to_numpy()
     g = out.groupby("dyad", sort=False)
     out["order"] = g.cumcount() + 1
     out["prior_deals"] = g["completed"].cumsum().astype(int) - out["completed"].astype(
