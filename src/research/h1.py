@@ -53,7 +53,10 @@ def cr2_mean(sample: pd.DataFrame, name: str = PRIMARY, column: str = OUTCOME) -
         p=t["p"],
         n=len(data),
         n_clusters=int(data["dyad"].nunique()),
-        method="mean over deals; CR2 SE by dyad, t on Bell-McCaffrey df",
+        method=(
+            f"mean over deals; CR2 SE by dyad, t on {t['df']:.2f} Bell-McCaffrey df; "
+            f"{g_star:.2f} effective clusters (CSS G*)"
+        ),
         hypothesis="H1",
         extra=(("se", t["se"]), ("df", t["df"]), ("effective_clusters", g_star)),
     )
