@@ -55,3 +55,13 @@ def test_within_dyad_estimates_use_fixed_effects(rng):
     assert gap.estimate < 0  # the gaps shrink by construction
     assert isinstance(res["speed_talks"], str) and "not estimable" in res["speed_talks"]
     assert lg.sequence_trend(s, "D0")["rho_order_gap"] < 0
+
+
+def test_conclusion_says_when_the_check_disagrees():
+    from research.stats import Result
+
+    null = Result("g", -0.3, -5.0, 4.4, 0.7, 107, 12, "m")
+    neg = Result("g", -1.7, -3.2, -0.3, 0.03, 37, 10, "m")
+    assert lg.conclusion(null, neg).endswith("does not survive this check.")
+    assert lg.conclusion(neg, neg).endswith("survives this check.")
+    assert "not distinguishable" not in lg.conclusion(null, "not estimable")

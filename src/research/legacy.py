@@ -141,3 +141,28 @@ def sequence_trend(s: pd.DataFrame, dyad: str) -> dict[str, float]:
         )
         out[f"n_{label}"] = len(sub)
     return out
+
+
+def conclusion(primary: Result, without: Result | str) -> str:
+    """H5 in plain words, generated from the confirmatory and the without-sequences results."""
+
+    def verdict(r: Result) -> str:
+        if r.ci_high < 0:
+            return "the wait for the next deal shrinks with earlier deals, as H5 predicts"
+        if r.ci_low > 0:
+            return "the wait grows with earlier deals, against H5"
+        return "no within-dyad change is distinguishable"
+
+    text = (
+        f"Within dyads, {verdict(primary)} ({primary.estimate:.2f}, 95% CI {primary.ci_low:.2f} "
+        f"to {primary.ci_high:.2f}, p = {primary.p:.2f}; {primary.n} deals in "
+        f"{primary.n_clusters} dyads)."
+    )
+    if isinstance(without, Result):
+        same = verdict(without) == verdict(primary)
+        text += (
+            f" Without Russia-Ukraine and Israel-Hamas: {verdict(without)} ({without.estimate:.2f},"
+            f" CI {without.ci_low:.2f} to {without.ci_high:.2f}). The conclusion "
+            + ("survives this check." if same else "does not survive this check.")
+        )
+    return text
