@@ -64,4 +64,4 @@ def test_conclusion_says_when_the_check_disagrees():
     neg = Result("g", -1.7, -3.2, -0.3, 0.03, 37, 10, "m")
     assert lg.conclusion(null, neg).endswith("does not survive this check.")
     assert lg.conclusion(neg, neg).endswith("survives this check.")
-    assert "not distinguishable" not in lg.conclusion(null, "not estimable")
+    assert "Without" not in lg.conclusion(null, "not estimable")
