@@ -69,3 +69,17 @@ def research(project: Path, *args: str, timeout: float = 300, **kw) -> subproces
     return subprocess.run(
         [RESEARCH, *args], cwd=project, capture_output=True, text=True, timeout=timeout, **kw
     )
+
+
+@pytest.fixture(scope="session")
+def executed_project(tmp_path_factory) -> Path:
+    """A copy of the project (workbook, notebooks, data) run once per test session with
+    `research run`; shared by test_notebooks.py and test_readme_findings.py."""
+    dest = tmp_path_factory.mktemp("workbook") / "project"
+    dest.mkdir()
+    for name in ("data", "notebooks"):
+        shutil.copytree(ROOT / name, dest / name)
+    shutil.copyfile(ROOT / "workbook.toml", dest / "workbook.toml")
+    proc = research(dest, "run", "-q", timeout=1800)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return dest

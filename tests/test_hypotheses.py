@@ -18,14 +18,44 @@ def deals(package):
     return hy.deals(rs.analysis_frame(rs.load(package))).set_index("deal_id")
 
 
-def test_deals_sum_their_tranches(deals):
+def test_deals_use_matched_tranches_without_deal_totals(deals):
     big = deals.loc["2011-big-deal"]
-    # 477 + 550 released by A over two tranches, 1 returned by B: one bargain of 1027 for 1
-    assert (big["released_by_a"], big["released_by_b"], big["n_tranches"]) == (1027, 1, 2)
-    assert big["log_ratio_a"] == pytest.approx(math.log(1027))
+    # tranche 1: 477 for 1; tranche 2: 550 released by A, no count for B (not matched).
+    # Summing them would set 1027 against 1 from different handovers; the ratio uses the
+    # matched tranche only, and says so.
+    assert (big["released_by_a"], big["released_by_b"], big["n_tranches"]) == (477, 1, 2)
+    assert (big["summed_released_by_a"], big["n_matched"]) == (1027, 1)
+    assert big["ratio_source"] == "matched_tranches"
+    assert big["log_ratio_a"] == pytest.approx(math.log(477))
     assert not big["counts_complete"]  # the second tranche has no count for B
     assert big["exchange_date"] == pd.Timestamp("2011-10-18")  # struck at the first tranche
     assert big["humanitarian"]  # the first tranche had the relief committee
+
+
+def test_deal_totals_take_precedence(package):
+    frame = rs.analysis_frame(rs.load(package))
+    table = pd.DataFrame(
+        {
+            "deal_id": ["2011-big-deal"],
+            "total_released_by_a": [1027],
+            "total_released_by_b": [1],
+            "totals_precision_a": ["exact"],
+            "totals_precision_b": ["approximate"],
+            "totals_disputed": ["false"],
+            "talks_started_on": [pd.Timestamp("2011-07-01")],
+            "talks_start_kind": ["talks_started"],
+            "agreement_date": [pd.Timestamp("2011-10-11")],
+        }
+    )
+    d = hy.deals(frame, deal_table=table).set_index("deal_id")
+    big = d.loc["2011-big-deal"]
+    assert (big["released_by_a"], big["released_by_b"]) == (1027, 1)
+    assert big["ratio_source"] == "deal_totals" and big["counts_complete"]
+    assert not big["counts_exact"]  # B's total is approximate
+    assert big["ttd_talks"] == 102 and big["talks_start_kind"] == "talks_started"
+    others = d.drop(index="2011-big-deal")
+    assert (others["ratio_source"] != "deal_totals").all()
+    assert others["ttd_talks"].isna().all() and (others["talks_start_kind"] == "unknown").all()
 
 
 def test_filters(deals):
@@ -58,40 +88,6 @@ def test_orientation_flips_to_the_allied_side(deals):
     assert "2023-bodies" not in o.index  # neither side allied
 
 
-def test_h1_needs_three_dyads(deals):
-    sample = hy.orient(deals.reset_index(), "defense_pact").iloc[:2]
-    with pytest.raises(AnalysisError, match="H1 needs at least 3 deals in 3 dyads"):
-        hy.h1_estimates(sample)
-
-
-def test_h1_adjusted_intercept_is_the_mean_with_centered_controls(rng):
-    n = 30
-    sample = pd.DataFrame(
-        {
-            "log_ratio_allied": rng.normal(-0.5, 1, n),
-            "dyad": [f"d{i % 10}" for i in range(n)],
-            "nonstate_opponent": rng.random(n) < 0.4,
-            "conflict_context": pd.Categorical(rng.choice(["interstate_war", "no_war"], n)),
-            "era": pd.Categorical(rng.choice(["cold_war", "since_2022"], n)),
-            "mediated": rng.random(n) < 0.5,
-        }
-    )
-    res = hy.h1_estimates(sample, n_resamples=200, seed=1)
-    assert res["ols_plain"].estimate == pytest.approx(sample["log_ratio_allied"].mean())
-    assert res["signflip"].estimate == pytest.approx(sample["log_ratio_allied"].mean())
-    assert res["ols_adjusted"].n_clusters == 10
-    assert hy.h1_estimates(sample, n_resamples=200, seed=1) == res  # deterministic
-
-
-def test_curve_summary():
-    specs = pd.DataFrame({"estimate": [-1.0, -0.5, 0.2, -0.1], "p": [0.01, 0.2, 0.01, 0.04]})
-    assert hy.curve_summary(specs, -1) == {
-        "n_specs": 4,
-        "share_same_sign": 0.75,
-        "share_same_sign_significant": 0.5,
-    }
-
-
 def test_spells_choose_the_duration_bound(package):
     ds = rs.load(package)
     kinds = dict(zip(ds.parties["party_id"], ds.parties["kind"]))
@@ -105,22 +101,11 @@ def test_spells_choose_the_duration_bound(package):
         hy.spells(durations, "nato", kinds, "weeks")
 
 
-def test_collinear_controls_are_dropped_not_fatal(rng):
-    n = 12
-    era = ["cold_war"] * 6 + ["since_2022"] * 6
-    sample = pd.DataFrame(
-        {
-            "log_ratio_allied": rng.normal(0, 1, n),
-            "dyad": [f"d{i % 4}" for i in range(n)],
-            "nonstate_opponent": [False] * n,
-            # no_war is the same column as the era dummy: collinear
-            "conflict_context": pd.Categorical(["interstate_war"] * 6 + ["no_war"] * 6),
-            "era": pd.Categorical(era),
-            "mediated": [True, False] * 6,
-            "kind_returned": ["soldiers"] * n,
-        }
-    )
-    res = hy.h1_estimates(sample, n_resamples=200)
-    assert res["ols_adjusted"].n == n
-    assert "c_since_2022" not in dict(res["ols_adjusted"].extra)["formula"]
-    assert "c_no_war" in dict(res["ols_adjusted"].extra)["formula"]
+def test_all_for_all_is_read_from_the_names_and_oriented_counts_follow_the_allied_side(deals):
+    d = deals.reset_index()
+    assert d["all_for_all"].dtype == bool
+    o = hy.orient(d, "defense_pact").set_index("deal_id")
+    row = o.loc["1962-spy-swap"]  # ALPHA is allied and released 1, BRAVO 2
+    assert (row["released_allied"], row["released_other"]) == (1, 2)
+    kept = hy.orient(d, "defense_pact", keep_missing=True)
+    assert len(kept) >= len(o) and kept["log_ratio_allied"].isna().sum() == len(kept) - len(o)

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from .conftest import ROOT, research
+from .conftest import ROOT
 
 pytestmark = pytest.mark.slow
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -20,16 +19,9 @@ SKIP = {".git", ".venv", "outputs", "__pycache__", ".pytest_cache", ".ruff_cache
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    """A copy of the project (workbook, notebooks, data) run once with `research run`."""
-    dest = tmp_path_factory.mktemp("workbook") / "project"
-    dest.mkdir()
-    for name in ("data", "notebooks"):
-        shutil.copytree(ROOT / name, dest / name)
-    shutil.copyfile(ROOT / "workbook.toml", dest / "workbook.toml")
-    proc = research(dest, "run", "-q", timeout=1800)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    return dest
+def project(executed_project) -> Path:
+    """The project copy run once per session with `research run` (conftest.py)."""
+    return executed_project
 
 
 def test_every_run_succeeds_and_publishes(project):
@@ -51,9 +43,9 @@ def test_every_run_succeeds_and_publishes(project):
         (
             "h1-ratio",
             {
-                "adjusted mean log ratio (allied side)",
-                "sign-flip test of mean log ratio",
-                "cluster-bootstrap mean log ratio",
+                "mean log ratio, allied side (CR2, Bell-McCaffrey df)",
+                "mean log ratio, exact cluster sign-flip",
+                "dyad-weighted mean log ratio",
             },
         ),
         (
@@ -76,7 +68,7 @@ def test_headline_results_carry_n_clusters_and_ci(project, run, names):
         assert r["n"] and r["n"] > 10, name
         if r["p"] is not None and run != "specification-curve":
             assert r["n_clusters"] and r["n_clusters"] >= 3, name
-    estimate = got.get("adjusted mean log ratio (allied side)")
+    estimate = got.get("mean log ratio, allied side (CR2, Bell-McCaffrey df)")
     if estimate:
         assert estimate["ci_low"] < estimate["estimate"] < estimate["ci_high"]
 

@@ -13,37 +13,56 @@ import numpy as np
 import pandas as pd
 
 from . import alliances as al
-from . import h2, stats
+from . import h2
 from .exceptions import AnalysisError
+from .ratios import deal_ratios
 from .variables import exchange_ratio, orient_by_alliance, released_counts
 
 ERAS = ("cold_war", "post_cold_war", "since_2022")
 #: A deal is a mass repatriation when each side released at least this many living persons
 #: (the Korean, Iran–Iraq and Russia–Ukraine general exchanges), not a bargain over a few.
 MASS_THRESHOLD = 500
+#: Tranche names that mark a general repatriation rather than a negotiated swap.
+ALL_FOR_ALL = r"(?i)all[- ]for[- ]all|repatriat|general (?:pow )?exchange|big[- ]switch"
 
 
 # ---------------------------------------------------------------- deals
 
 
-def deals(frame: pd.DataFrame, include_bodies: bool = False) -> pd.DataFrame:
+def deals(
+    frame: pd.DataFrame, include_bodies: bool = False, deal_table: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Aggregate the analysis frame's tranches into deals.
 
-    Counts are summed over tranches (a tranche with an unknown count adds nothing; see
-    ``counts_complete``). Alliance covariates, context and dates are those of the first
-    tranche, when the deal was struck. ``log_ratio_a`` is log(released by A / released by B),
-    with bodies added to both sides when ``include_bodies``.
+    The ratio's counts come from :func:`research.ratios.deal_ratios`: the deal's totals in
+    ``deal_table`` (``deals.csv``) where given, else the deal's matched tranches only
+    (``ratio_source`` says which). ``summed_released_by_a``/``_b`` keep the plain sums over
+    all tranches for comparison. Alliance covariates, context and dates are those of the
+    first tranche, when the deal was struck. ``log_ratio_a`` is log(released by A / released
+    by B), with bodies added to both sides when ``include_bodies``.
+
+    ``all_for_all`` marks general repatriations (an "all for all" exchange, a repatriation
+    or general exchange after a war, by the tranche names; :data:`ALL_FOR_ALL`): they
+    measure who captured more, not who bargained better. The codebook has no field for the
+    kind of deal yet, so the flag reads the names; a mass swap negotiated N for N (Istanbul
+    2025) is not one.
+    ``ttd_talks`` is the days from ``talks_started_on`` (first public offer or start of
+    talks, ``talks_start_kind``) to the agreement, or to the first handover where no
+    agreement date is coded; missing where the sources give no start of talks.
     """
     f = frame.sort_values(["exchange_date", "exchange_id"])
     g = f.groupby("deal_id", sort=False, observed=True)
     out = g.first()
     for col in ("released_by_a", "released_by_b", "bodies_by_a", "bodies_by_b"):
-        out[col] = g[col].sum(min_count=1)
+        out[f"summed_{col}"] = g[col].sum(min_count=1)
     out["n_tranches"] = g.size()
-    out["counts_complete"] = g.apply(
-        lambda d: bool(d["released_by_a"].notna().all() and d["released_by_b"].notna().all()),
-        include_groups=False,
-    )
+    ratio = deal_ratios(f, deal_table, include_bodies).reindex(out.index)
+    out["released_by_a"] = ratio["ratio_released_a"].astype("Float64")
+    out["released_by_b"] = ratio["ratio_released_b"].astype("Float64")
+    for col in ("ratio_source", "n_matched", "counts_exact", "counts_disputed"):
+        out[col] = ratio[col]
+    out["counts_complete"] = ratio["counts_complete"]
+    out["one_side_known"] = ratio["one_side_known"]
     out["multilateral"] = g["format"].agg(lambda s: (s.astype(object) == "multilateral").any())
     out["mediated"] = g["mediated"].any()
     out["humanitarian"] = g["humanitarian_mediator"].any()
@@ -51,14 +70,36 @@ def deals(frame: pd.DataFrame, include_bodies: bool = False) -> pd.DataFrame:
         out[f"mediator_allied_{side}"] = g[f"mediator_allied_{side}"].any()
     out["confidence"] = g["confidence"].min()
     out["last_date"] = g["exchange_date"].max()
-    out = exchange_ratio(out, include_bodies)  # the ratio of the deal's summed counts
-    a, b = released_counts(out, include_bodies)
+    out = exchange_ratio(out, include_bodies=False)  # bodies are already in the counts
+    a, b = released_counts(out, include_bodies=False)
     out["abs_log_ratio"] = out["log_ratio_a"].abs()
     out["min_released"] = pd.concat([a, b], axis=1).min(axis=1).astype("float64")
+    named = g["name"].agg(lambda s: " ".join(s.astype(str)))
+    by_name = (named + " " + out.index.to_series()).str.contains(ALL_FOR_ALL, regex=True)
+    out["all_for_all"] = by_name.fillna(False).astype(bool)
     ttd = out[["ttd_a", "ttd_b"]].astype("float64")
     out["ttd"] = ttd.max(axis=1)  # the deal closed when its last headline captive came home
     out["log_ttd"] = np.log1p(out["ttd"])
+    out = _talks(out, deal_table)
     return out.reset_index()
+
+
+def _talks(out: pd.DataFrame, deal_table: pd.DataFrame | None) -> pd.DataFrame:
+    """Days from the start of talks to the deal, where ``deals.csv`` gives a start."""
+    out = out.copy()
+    out["ttd_talks"] = np.nan
+    out["talks_start_kind"] = "unknown"
+    if deal_table is None or "talks_started_on" not in deal_table.columns or deal_table.empty:
+        return out
+    d = deal_table.set_index("deal_id").reindex(out.index)
+    start = pd.to_datetime(d["talks_started_on"], errors="coerce")
+    agreed = pd.to_datetime(d.get("agreement_date"), errors="coerce")
+    end = agreed.fillna(pd.to_datetime(out["exchange_date"], errors="coerce"))
+    days = (end - start).dt.days.astype(float)
+    out["ttd_talks"] = days.where(days >= 0)
+    kind = d.get("talks_start_kind", pd.Series("unknown", index=d.index)).astype(object)
+    out["talks_start_kind"] = kind.where(start.notna(), "unknown").fillna("unknown")
+    return out
 
 
 def filter_deals(
@@ -86,11 +127,13 @@ def filter_deals(
 # ---------------------------------------------------------------- H1: the exchange ratio
 
 
-def orient(d: pd.DataFrame, definition: str) -> pd.DataFrame:
+def orient(d: pd.DataFrame, definition: str, keep_missing: bool = False) -> pd.DataFrame:
     """Orient each deal from the allied side's view; keep allied-versus-non-allied deals.
 
     ``log_ratio_allied`` = log(released by the allied side / released by the other). H1
     predicts it below 0: an allied state releases fewer prisoners per captive returned.
+    ``released_allied``/``released_other`` are the counts behind it. Deals without a
+    ratio (a missing count) are dropped unless ``keep_missing`` (for bounds).
     """
     oriented = orient_by_alliance(d, definition)
     out = oriented[oriented["asymmetry"] == "allied_vs_nonallied"].copy()
@@ -100,102 +143,10 @@ def orient(d: pd.DataFrame, definition: str) -> pd.DataFrame:
     # the kind of captives the allied side got back (released by the other side)
     kind_a, kind_b = out["captive_kind_a"].astype(object), out["captive_kind_b"].astype(object)
     out["kind_returned"] = kind_b.where(~flip, kind_a)
-    return out.dropna(subset=["log_ratio_allied"])
-
-
-def _centered_controls(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """Centered dummies for the H1 controls (state against non-state, conflict context, era,
-    mediation, and the kind of captives the allied side got back), dropping any with no
-    variation or collinear with the controls before it (small subsamples).
-
-    Centering makes the intercept the adjusted mean log ratio at the sample's average
-    covariates, so the intercept is the H1 estimate with or without controls.
-    """
-    raw = pd.DataFrame(index=df.index)
-    raw["nonstate_opponent"] = df["nonstate_opponent"].astype(float)
-    context = df["conflict_context"].astype(object)
-    raw["civil_war"] = (context == "civil_war").astype(float)
-    raw["no_war"] = (context == "no_war").astype(float)
-    era = df["era"].astype(object)
-    raw["post_cold_war"] = (era == "post_cold_war").astype(float)
-    raw["since_2022"] = (era == "since_2022").astype(float)
-    raw["mediated"] = df["mediated"].astype(float)
-    if "kind_returned" in df:  # reference: convicted prisoners, spies, mixed or not coded
-        raw["soldiers_returned"] = (df["kind_returned"] == "soldiers").astype(float)
-        raw["civilians_returned"] = (df["kind_returned"] == "civilians").astype(float)
-    centered = raw - raw.mean()
-    kept: list[str] = []
-    for c in centered:  # in order of priority; a control collinear with earlier ones is dropped
-        if np.linalg.matrix_rank(centered[[*kept, c]].to_numpy()) == len(kept) + 1:
-            kept.append(c)
-    return centered[kept].add_prefix("c_"), [f"c_{c}" for c in kept]
-
-
-def _mean_tests(
-    data: pd.DataFrame, column: str, n_resamples: int, seed: int, label: str, hypothesis: str
-) -> dict[str, stats.Result]:
-    """A mean with a cluster sign-flip test (p) and a cluster-bootstrap CI, by dyad."""
-    return {
-        "signflip": stats.signflip_test(
-            data,
-            column,
-            cluster="dyad",
-            n_resamples=max(n_resamples, 999),
-            seed=seed,
-            name=f"{label}, sign-flip",
-            hypothesis=hypothesis,
-        ),
-        "bootstrap": stats.bootstrap_ci(
-            data,
-            lambda x: float(x[column].mean()),
-            n_resamples=n_resamples,
-            seed=seed,
-            cluster="dyad",
-            name=f"{label}, cluster bootstrap",
-            hypothesis=hypothesis,
-        ),
-    }
-
-
-def h1_estimates(
-    sample: pd.DataFrame, n_resamples: int = 2000, seed: int = 0
-) -> dict[str, stats.Result]:
-    """H1 on an oriented sample: adjusted and plain OLS (SE clustered by dyad), a cluster
-    sign-flip randomization test, and a cluster-bootstrap CI of the mean log ratio."""
-    if len(sample) < 3 or sample["dyad"].nunique() < 3:
-        raise AnalysisError(
-            f"H1 needs at least 3 deals in 3 dyads with one allied side; got {len(sample)} deals "
-            f"in {sample['dyad'].nunique()} dyads (relax the sample or the alliance definition)"
-        )
-    controls, names = _centered_controls(sample)
-    data = pd.concat(
-        [
-            sample[["log_ratio_allied", "dyad"]].reset_index(drop=True),
-            controls.reset_index(drop=True),
-        ],
-        axis=1,
-    )
-    rhs = " + ".join(names) if names else "1"
-    out = {
-        "ols_adjusted": stats.ols_clustered(
-            data,
-            f"log_ratio_allied ~ {rhs}",
-            "Intercept",
-            "dyad",
-            name="adjusted mean log ratio, allied side",
-            hypothesis="H1",
-        ),
-        "ols_plain": stats.ols_clustered(
-            data,
-            "log_ratio_allied ~ 1",
-            "Intercept",
-            "dyad",
-            name="mean log ratio, allied side",
-            hypothesis="H1",
-        ),
-        **_mean_tests(data, "log_ratio_allied", n_resamples, seed, "mean log ratio", "H1"),
-    }
-    return out
+    a, b = out["released_by_a"].astype(float), out["released_by_b"].astype(float)
+    out["released_allied"] = a.where(~flip, b)
+    out["released_other"] = b.where(~flip, a)
+    return out if keep_missing else out.dropna(subset=["log_ratio_allied"])
 
 
 # ---------------------------------------------------------------- H2: time to deal
@@ -218,144 +169,9 @@ def h2_estimates(
     return h2.estimates(durations, definition, kinds, index, members, bound)
 
 
-# ---------------------------------------------------------------- H3 and H4: format, mediation
-
-
-def _ols(df: pd.DataFrame, outcome: str, term: str, rhs: str, name: str, hyp: str):
-    data = df[[outcome, "dyad", *rhs.split(" + ")]].dropna().copy()
-    for c in rhs.split(" + "):
-        data[c] = data[c].astype(float)
-    return stats.ols_clustered(data, f"{outcome} ~ {rhs}", term, "dyad", name=name, hypothesis=hyp)
-
-
-def h3_estimates(d: pd.DataFrame) -> dict[str, stats.Result]:
-    """H3: multilateral deals give more balanced ratios (smaller |log ratio|) and close slower
-    than bilateral ones (log of 1 + days to deal). OLS, SE clustered by dyad."""
-    if d["multilateral"].nunique() < 2:
-        raise AnalysisError("H3 needs both bilateral and multilateral deals in the sample")
-    return {
-        "balance": _ols(
-            d,
-            "abs_log_ratio",
-            "multilateral",
-            "multilateral",
-            "multilateral minus bilateral |log ratio|",
-            "H3",
-        ),
-        "speed": _ols(
-            d,
-            "log_ttd",
-            "multilateral",
-            "multilateral",
-            "multilateral minus bilateral log(1 + days to deal)",
-            "H3",
-        ),
-    }
-
-
-def h4_estimates(d: pd.DataFrame, n_resamples: int = 2000, seed: int = 0) -> dict:
-    """H4: mediation and humanitarian bodies shift the terms and the time.
-
-    ``balance``/``speed``: |log ratio| and log(1 + days) on mediated and humanitarian
-    (OLS, SE clustered by dyad). ``ally_terms``: where the mediator is allied to exactly one
-    side, the log ratio seen from that side (below 0: the mediator's ally releases fewer per
-    captive returned), with a cluster sign-flip test and a cluster-bootstrap CI.
-    """
-    out = {
-        "balance_mediated": _ols(
-            d,
-            "abs_log_ratio",
-            "mediated",
-            "mediated + humanitarian",
-            "mediated minus unmediated |log ratio|",
-            "H4",
-        ),
-        "balance_humanitarian": _ols(
-            d,
-            "abs_log_ratio",
-            "humanitarian",
-            "mediated + humanitarian",
-            "humanitarian body vs other mediation, |log ratio|",
-            "H4",
-        ),
-        "speed_mediated": _ols(
-            d,
-            "log_ttd",
-            "mediated",
-            "mediated + humanitarian",
-            "mediated minus unmediated log(1 + days)",
-            "H4",
-        ),
-    }
-    one = d[d["mediator_allied_a"] != d["mediator_allied_b"]].dropna(subset=["log_ratio_a"])
-    one = one.assign(
-        log_ratio_ally=one["log_ratio_a"].where(one["mediator_allied_a"], -one["log_ratio_a"])
-    )
-    if len(one) >= 3 and one["dyad"].nunique() >= 2:
-        tests = _mean_tests(
-            one, "log_ratio_ally", n_resamples, seed, "log ratio of the mediator's ally", "H4"
-        )
-        out["ally_signflip"], out["ally_bootstrap"] = tests["signflip"], tests["bootstrap"]
-    out["ally_sample"] = one
-    return out
-
-
 # ---------------------------------------------------------------- the specification curve
-
-
-def h1_specifications(frame: pd.DataFrame) -> pd.DataFrame:
-    """H1 across alliance definitions, bodies, samples and estimators, computed in-process."""
-    rows = []
-    seen: dict[tuple, set] = {}  # a definition giving the same sample as an earlier one is skipped
-    for bodies in (False, True):
-        d = deals(frame, include_bodies=bodies)
-        for definition in al.DEFINITIONS:
-            for mass in (False, True):
-                for states in (False, True):
-                    sample = orient(
-                        filter_deals(d, exclude_mass_repatriations=mass, state_parties_only=states),
-                        definition,
-                    )
-                    if len(sample) < 3 or sample["dyad"].nunique() < 3:
-                        continue
-                    key = tuple(zip(sample.index, sample["allied_side"]))
-                    if key in seen.setdefault((bodies, mass, states), set()):
-                        continue
-                    seen[(bodies, mass, states)].add(key)
-                    res = h1_estimates(sample, n_resamples=200, seed=0)
-                    for est in ("ols_adjusted", "ols_plain"):
-                        r = res[est]
-                        rows.append(
-                            {
-                                "hypothesis": "H1",
-                                "definition": definition,
-                                "bodies": bodies,
-                                "exclude_mass": mass,
-                                "states_only": states,
-                                "estimator": est,
-                                "estimate": r.estimate,
-                                "ci_low": r.ci_low,
-                                "ci_high": r.ci_high,
-                                "p": r.p,
-                                "n": r.n,
-                                "clusters": r.n_clusters,
-                            }
-                        )
-    return pd.DataFrame(rows)
 
 
 def h2_specifications(durations: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
     """H2 across alliance definitions, duration bounds and controls (log HR), frame spells."""
     return h2.specifications(durations, kinds)
-
-
-def curve_summary(
-    specs: pd.DataFrame, predicted_sign: int, alpha: float = 0.05
-) -> dict[str, float]:
-    """Share of specifications with the predicted sign, and with it and p < ``alpha``."""
-    same = np.sign(specs["estimate"]) == predicted_sign
-    return {
-        "n_specs": len(specs),
-        "share_same_sign": float(same.mean()),
-        "share_same_sign_significant": float((same & (specs["p"] < alpha)).mean()),
-    }

@@ -12,17 +12,17 @@ Methods and references
 * OLS with cluster-robust (CR1) standard errors and t(G - 1) inference, as Stata's
   ``vce(cluster)`` (Cameron & Miller 2015, "A practitioner's guide to cluster-robust
   inference").
-* Permutation tests (Fisher's randomization inference), exact when the relabelings can be
-  enumerated, else Monte Carlo with the (count + 1) / (B + 1) p-value (Phipson & Smyth 2010).
 * Percentile bootstrap, by rows or by whole clusters (Cameron, Gelbach & Miller 2008).
-* Cluster sign-flip randomization test of a mean.
-* Benjamini & Hochberg (1995) false discovery rate adjustment.
+* Benjamini & Hochberg (1995) false discovery rate adjustment, by statsmodels'
+  ``multipletests(method="fdr_bh")``.
+
+Randomization tests (permutation, cluster sign-flip) live in :mod:`research.randomization`,
+CR2 / Bell–McCaffrey and the other small-cluster tools in :mod:`research.inference`; both
+are re-exported here.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -40,11 +40,16 @@ __all__ = [
     "bootstrap_ci",
     "ols_clustered",
     "ols_clustered_fit",
-    "permutation_test",
-    "signflip_test",
 ]
 
-_CHUNK = 1000  # relabelings evaluated per matrix product; bounds memory, not results
+
+def __getattr__(name: str):
+    # the randomization tests moved to their own module; imported lazily (it imports us)
+    if name in ("permutation_test", "signflip_test"):
+        from . import randomization
+
+        return getattr(randomization, name)
+    raise AttributeError(f"module 'research.stats' has no attribute {name!r}")
 
 
 # --------------------------------------------------------------------------- the result
@@ -320,134 +325,6 @@ def ols_clustered(
     )
 
 
-# --------------------------------------------------------------------------- permutation
-
-
-def _units(
-    y: np.ndarray, z: np.ndarray, clusters: pd.Series | None, group: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per assignment unit: outcome sum, row count and treatment (rows, or whole clusters)."""
-    if clusters is None:
-        return y, np.ones_like(y), z
-    codes = pd.factorize(clusters)[0]
-    treated = np.bincount(codes, weights=z.astype(float))
-    count = np.bincount(codes).astype(float)
-    if np.any((treated > 0) & (treated < count)):
-        raise AnalysisError(
-            f"group {group!r} varies within cluster {clusters.name!r}; a cluster-level "
-            "permutation needs the treatment to be constant within each cluster"
-        )
-    return np.bincount(codes, weights=y), count, treated > 0
-
-
-def _mean_diffs(assign: np.ndarray, sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Difference in row means, treated minus control, for each row of ``assign``."""
-    a = assign.astype(float)
-    s1, m1 = a @ sums, a @ counts
-    return s1 / m1 - (sums.sum() - s1) / (counts.sum() - m1)
-
-
-def _exact_assignments(n_units: int, n_treated: int) -> Iterator[np.ndarray]:
-    combos = itertools.combinations(range(n_units), n_treated)
-    while chunk := list(itertools.islice(combos, _CHUNK)):
-        assign = np.zeros((len(chunk), n_units), dtype=bool)
-        assign[np.repeat(np.arange(len(chunk)), n_treated), np.ravel(chunk)] = True
-        yield assign
-
-
-def _random_assignments(z: np.ndarray, n: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
-    for start in range(0, n, _CHUNK):
-        yield rng.permuted(np.tile(z, (min(_CHUNK, n - start), 1)), axis=1)
-
-
-def permutation_test(
-    df: pd.DataFrame,
-    outcome: str,
-    group: str,
-    n_resamples: int = 9999,
-    seed: int = 0,
-    cluster: str | None = None,
-    *,
-    name: str = "",
-    hypothesis: str = "",
-) -> Result:
-    """Difference in means (group True minus False) with a two-sided permutation p-value.
-
-    Rows missing ``outcome``, ``group`` or ``cluster`` are dropped. When the number of
-    distinct relabelings, C(units, treated units), is at most ``n_resamples``, all are
-    enumerated and the p-value is exact; otherwise ``n_resamples`` random relabelings are
-    drawn from ``numpy.random.default_rng(seed)`` and p = (count + 1) / (n_resamples + 1),
-    which is never zero (Phipson & Smyth 2010). "At least as extreme" means
-    ``|diff*| >= |diff|`` up to floating-point rounding. With ``cluster``, whole clusters are
-    relabelled (cluster-level assignment) while the statistic stays the row-level difference.
-
-    Parameters
-    ----------
-    df : DataFrame
-    outcome : str
-        Numeric outcome column.
-    group : str
-        Boolean (or 0/1) treatment column.
-    n_resamples : int
-        Monte Carlo relabelings, and the cut-off for exact enumeration.
-    seed : int
-        Seed of the random generator; the result is deterministic given it.
-    cluster : str, optional
-        Column of assignment clusters; ``group`` must be constant within each.
-    name, hypothesis : str
-        Labels carried into the :class:`Result`.
-
-    Returns
-    -------
-    Result
-        ``ci_low``/``ci_high`` are ``None``; ``extra`` says whether p is exact.
-
-    Raises
-    ------
-    AnalysisError
-        Missing column, non-binary or constant ``group``, or ``group`` varying within a cluster.
-
-    Examples
-    --------
-    >>> permutation_test(frame, "log_ratio", "allied", cluster="dyad")  # doctest: +SKIP
-    """
-    if n_resamples < 1:
-        raise AnalysisError(f"n_resamples must be a positive integer; got {n_resamples}")
-    data = _complete(df, [outcome, group, cluster])
-    y = _numeric(data[outcome], f"outcome {outcome!r}")
-    z = _binary(data[group], f"group {group!r}")
-    sums, counts, units = _units(y, z, data[cluster] if cluster else None, group)
-    n_treated = int(units.sum())
-    if n_treated in (0, len(units)):
-        raise AnalysisError(f"group {group!r} has no variation: every unit is {bool(units[0])}")
-    observed = float(_mean_diffs(units[None, :], sums, counts)[0])
-    exact = math.comb(len(units), n_treated) <= n_resamples
-    if exact:
-        draws = _exact_assignments(len(units), n_treated)
-    else:
-        draws = _random_assignments(units, n_resamples, np.random.default_rng(seed))
-    tol = 1e-9 * float(np.max(np.abs(y - y.mean())))
-    hits = total = 0
-    for assign in draws:
-        hits += int(np.sum(np.abs(_mean_diffs(assign, sums, counts)) >= abs(observed) - tol))
-        total += len(assign)
-    p = hits / total if exact else (hits + 1) / (n_resamples + 1)
-    how = f"exact over {total} relabelings" if exact else f"Monte Carlo, {n_resamples} draws"
-    by = f", labels permuted by {cluster}" if cluster else ""
-    return Result(
-        name=name or f"difference in mean {outcome}",
-        estimate=observed,
-        ci_low=None,
-        ci_high=None,
-        p=float(p),
-        n=len(y),
-        n_clusters=len(units) if cluster else None,
-        method=f"permutation test, {how}{by}",
-        hypothesis=hypothesis,
-        extra=(("exact", exact), ("n_relabelings", total), ("seed", seed)),
-    )
-
-
 # --------------------------------------------------------------------------- bootstrap
 
 
@@ -571,8 +448,9 @@ def bh_adjust(pvalues: Any) -> np.ndarray:
     """Benjamini–Hochberg adjusted p-values (false discovery rate), NaN-preserving.
 
     For the m non-missing p-values sorted ascending, p_adj(i) = min over j >= i of
-    p(j) * m / j, capped at 1, and returned in the input order. NaNs stay NaN and do not
-    count towards m.
+    p(j) * m / j, capped at 1, and returned in the input order (statsmodels'
+    ``multipletests(method="fdr_bh")``; R's ``p.adjust(method = "BH")``). NaNs stay NaN and
+    do not count towards m.
 
     Parameters
     ----------
@@ -594,89 +472,13 @@ def bh_adjust(pvalues: Any) -> np.ndarray:
     >>> bh_adjust([0.01, 0.04, 0.03, float("nan")]).round(3).tolist()
     [0.03, 0.04, 0.04, nan]
     """
+    from statsmodels.stats.multitest import multipletests
+
     p = np.asarray(pvalues, dtype=float)
     ok = ~np.isnan(p)
     if np.any((p[ok] < 0) | (p[ok] > 1)):
         raise AnalysisError(f"p-values must lie in [0, 1]; got {p[ok][(p[ok] < 0) | (p[ok] > 1)]}")
     out = np.full(p.shape, np.nan)
-    vals = p[ok]
-    order = np.argsort(vals)
-    ranked = vals[order] * len(vals) / np.arange(1, len(vals) + 1)
-    adjusted = np.empty_like(vals)
-    adjusted[order] = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
-    out[ok] = adjusted
+    if ok.any():
+        out[ok] = multipletests(p[ok], method="fdr_bh")[1]
     return out
-
-
-# --------------------------------------------------------------------------- sign-flip test
-
-
-def _flip_units(df: pd.DataFrame, outcome: str, cluster: str | None):
-    data = _complete(df, [outcome, cluster])
-    values = _numeric(data[outcome], outcome)
-    if cluster is None:
-        return values, np.ones_like(values), len(values), None
-    codes, _ = pd.factorize(data[cluster])
-    sums = np.bincount(codes, weights=values)
-    counts = np.bincount(codes).astype(float)
-    return sums, counts, len(values), len(sums)
-
-
-def signflip_test(
-    df: pd.DataFrame,
-    outcome: str,
-    cluster: str | None = None,
-    n_resamples: int = 9999,
-    seed: int = 0,
-    *,
-    name: str = "",
-    hypothesis: str = "",
-) -> Result:
-    """Mean of ``outcome`` with a two-sided sign-flip randomization p-value for mean = 0.
-
-    Under H0 the outcome is symmetric about zero, so flipping the sign of each unit is as
-    likely as not (the orientation test for a log ratio: who is "side A" carries no
-    information). With ``cluster``, whole clusters flip together, which respects dependence
-    within dyads. When 2**units <= ``n_resamples`` every flip pattern is enumerated and the
-    p-value is exact; otherwise ``n_resamples`` random patterns give p = (count+1)/(n+1).
-
-    Returns
-    -------
-    Result
-        ``estimate`` is the row-level mean; no CI (use :func:`bootstrap_ci`).
-
-    Raises
-    ------
-    AnalysisError
-        With fewer than two units.
-    """
-    sums, counts, n, n_clusters = _flip_units(df, outcome, cluster)
-    units = len(sums)
-    if units < 2:
-        raise AnalysisError(f"signflip_test needs at least two units; got {units}")
-    total = counts.sum()
-    observed = sums.sum() / total
-    tol = 1e-12 * max(1.0, abs(observed))
-    if 2**units <= n_resamples:
-        signs = 1 - 2 * ((np.arange(2**units)[:, None] >> np.arange(units)) & 1)
-        stats_ = signs @ sums / total
-        p = float(np.mean(np.abs(stats_) >= abs(observed) - tol))
-        how = f"exact over {2**units} sign patterns"
-    else:
-        rng = np.random.default_rng(seed)
-        signs = rng.choice([-1.0, 1.0], size=(n_resamples, units))
-        stats_ = signs @ sums / total
-        p = float((np.sum(np.abs(stats_) >= abs(observed) - tol) + 1) / (n_resamples + 1))
-        how = f"{n_resamples} random sign patterns, seed {seed}"
-    unit = f"clusters of {cluster}" if cluster else "rows"
-    return Result(
-        name or f"mean {outcome}",
-        float(observed),
-        None,
-        None,
-        p,
-        n,
-        n_clusters,
-        f"sign-flip randomization test ({how}; flips {unit})",
-        hypothesis,
-    )
