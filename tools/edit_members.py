@@ -37,3 +37,56 @@ def apply(drop: list[tuple[str, str, str]], add: list[dict], evidence: list[list
         w.writerows(rows)
     with (DATA / "evidence.csv").open("a", newline="") as f:
         csv.writer(f, lineterminator="\n").writerows(evidence)
+
+
+def redate(aid: str, year: int, new: str, precision: str, url: str, quote: str,
+           derivation: str = "", parties: set[str] | None = None, note: str = "",
+           name: str | None = None) -> list[str]:
+    """Give the ATOP-derived spells of ``aid`` that start in ``year`` (optionally only those of
+    ``parties``) the start date a page states; re-key their evidence rows and add the page's."""
+    path = DATA / "alliance_members.csv"
+    rows = list(csv.DictReader(path.open(newline="")))
+    moved = {}
+    for r in rows:
+        if r["alliance_id"] == aid and r["start_date"] == f"{year}-01-01" and (
+            parties is None or r["party_id"] in parties
+        ):
+            old = f"{aid}/{r['party_id']}/{r['start_date']}"
+            r["start_date"], r["start_date_precision"] = new, precision
+            if url not in r["sources"]:
+                r["sources"] += " | " + url
+            r["notes"] = (r["notes"] + " " + note).strip()
+            moved[old] = f"{aid}/{r['party_id']}/{new}"
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    ev_path = DATA / "evidence.csv"
+    ev = list(csv.reader(ev_path.open(newline="")))
+    out = []
+    for e in ev:
+        if e[0] == "alliance_members" and e[1] in moved:
+            e[1] = moved[e[1]]
+            if e[2] == "start_date":
+                continue  # the page's date replaces ATOP's year
+        out.append(e)
+    for key in moved.values():
+        out.append(["alliance_members", key, "start_date", new, url, quote, derivation])
+    with ev_path.open("w", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(out)
+    apath = DATA / "alliances.csv"
+    al = list(csv.DictReader(apath.open(newline="")))
+    for a in al:
+        if a["alliance_id"] == aid:
+            if name:
+                a["name"] = name
+            if url not in a["sources"]:
+                a["sources"] += " | " + url
+            if a["start_date"] == f"{year}-01-01":
+                a["start_date"], a["start_date_precision"] = new, precision
+            a["notes"] = (a["notes"] + " " + note).strip()
+    with apath.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(al[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(al)
+    return sorted(moved.values())
