@@ -35,11 +35,21 @@ notebook = "notebooks/fail.ipynb"
 [[run]]
 id = "never"
 notebook = "notebooks/ok.ipynb"
+
+[confirmatory]
+H1 = { run = "alpha", result = "mean", direction = "below" }
+H2 = { run = "beta", result = "tie", direction = "above", null = 1 }
+H3 = { run = "beta", result = "big", direction = "above" }
+H4 = { run = "broken", result = "gap" }
+H5 = { run = "never", result = "gap" }
+H6 = { run = "alpha", result = "absent" }
 """
 RESULTS = {
     "alpha": [("mean", 0.01), ("spread", 0.04), ("no_test", None)],
-    "beta": [("mean", 0.03), ("tie", 0.04), ("big", 0.9)],
+    "beta": [("mean", 0.03), ("tie", 0.02), ("big", 0.9)],
 }
+ESTIMATES = {"mean": -0.5, "tie": 0.8, "big": 2.0}
+CONFIRMATORY = {("alpha", "mean"): "H1", ("beta", "tie"): "H2", ("beta", "big"): "H3"}
 ERROR = {"cell_index": 3, "ename": "ValueError", "evalue": "bad <value> & more"}
 
 
@@ -64,7 +74,10 @@ def workbook(project_factory):
     for run_id, results in RESULTS.items():
         folder = wb.runs_dir / run_id
         _run_folder(folder, run_id, "ok")
-        rows = [{"name": n, "estimate": 1.0, "p": p, "hypothesis": "H0"} for n, p in results]
+        rows = [
+            {"name": n, "estimate": ESTIMATES.get(n, 1.0), "p": p, "hypothesis": "H0", "n": 40}
+            for n, p in results
+        ]
         _write(folder / "results.json", rows)
         (folder / "figures").mkdir()
         (folder / "figures" / "fig.png").write_bytes(b"\x89PNG fixture")
@@ -93,7 +106,7 @@ class _Tables(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "table":
-            self.inside = attrs.get("class") == self.cls
+            self.inside = self.cls in (attrs.get("class") or "").split()
         elif self.inside and tag == "tr":
             self.rows.append([])
         elif self.inside and tag == "td":
@@ -141,21 +154,97 @@ def test_bh_adjust_matches_statsmodels(rng):
     assert adjusted[:10] + adjusted[11:] == pytest.approx(list(expected), abs=1e-12)
 
 
-def test_publish_adjusts_across_every_result_of_every_run(workbook):
+def test_publish_adjusts_across_the_confirmatory_family_only(workbook):
     site = _publish(workbook)
     rows = json.loads((site / "results.json").read_text(encoding="utf-8"))
     assert [(r["run"], r["name"]) for r in rows] == [
         (run_id, name) for run_id, results in RESULTS.items() for name, _ in results
     ]
-    tested = [r for r in rows if r["p"] is not None]
-    expected = multipletests([r["p"] for r in tested], method="fdr_bh")[1]
-    assert [r["p_bh"] for r in tested] == pytest.approx(list(expected), abs=1e-9)
-    assert [r["p_bh"] for r in rows if r["p"] is None] == [None]
+    family = [r for r in rows if r["confirmatory"]]
+    assert {(r["run"], r["name"]): r["family"] for r in family} == CONFIRMATORY
+    # m = 3: p = 0.01, 0.02, 0.9 -> 0.03, 0.03, 0.9 (by hand), as statsmodels has it.
+    assert [r["p_bh"] for r in family] == pytest.approx([0.03, 0.03, 0.9])
+    expected = multipletests([r["p"] for r in family], method="fdr_bh")[1]
+    assert [r["p_bh"] for r in family] == pytest.approx(list(expected), abs=1e-9)
+    assert all(r["p_bh"] is None and r["family"] == "" for r in rows if not r["confirmatory"])
+    with (site / "results.csv").open(newline="", encoding="utf-8") as fh:
+        csv_rows = list(csv.DictReader(fh))
+    assert [r["confirmatory"] for r in csv_rows] == [str(r["confirmatory"]) for r in rows]
+    assert [r["p_bh"] for r in csv_rows if r["confirmatory"] == "False"] == [""] * 3
     index = (site / "index.html").read_text(encoding="utf-8")
-    shown = {(cells[1][0], cells[2][0]): cells[6][0] for cells in _rows(index, "results")}
-    for r in tested:
-        assert shown[(r["run"], r["name"])] == f"{r['p_bh']:.3g}"
-    assert shown[("alpha", "no_test")] == ""
+    shown = {(cells[1][0], cells[2][0]): cells for cells in _rows(index, "results")}
+    for r in rows:
+        cells = shown[(r["run"], r["name"])]
+        assert cells[3][0] == ("confirmatory" if r["confirmatory"] else "robustness")
+        assert cells[7][0] == ("" if r["p_bh"] is None else f"{r['p_bh']:.3g}")
+
+
+def _findings(index: str) -> dict[str, str]:
+    """The text of each finding on the index, by hypothesis."""
+    parser = _Sections()
+    parser.feed(index)
+    return parser.found
+
+
+class _Sections(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.found, self.current, self.depth = {}, None, 0
+
+    def handle_starttag(self, tag, attrs):
+        ident = dict(attrs).get("id") or ""
+        if tag == "section" and ident.startswith("finding-"):
+            self.current = ident.removeprefix("finding-")
+            self.found[self.current] = ""
+
+    def handle_endtag(self, tag):
+        if tag == "section":
+            self.current = None
+
+    def handle_data(self, data):
+        if self.current:
+            self.found[self.current] += data
+
+
+def test_the_index_leads_with_one_sentence_and_a_verdict_per_hypothesis(workbook):
+    index = (_publish(workbook) / "index.html").read_text(encoding="utf-8")
+    found = {h: " ".join(text.split()) for h, text in _findings(index).items()}
+    assert list(found) == ["H1", "H2", "H3", "H4", "H5", "H6"]
+    assert index.index('id="findings"') < index.index('id="results"')
+    # H1: -0.5 below 0 as predicted, BH p 0.03 < 0.05.
+    assert "SUPPORTED" not in found["H1"] and "supported." in found["H1"]
+    assert "mean = -0.5" in found["H1"] and "p = 0.01, BH-adjusted p = 0.03, n = 40" in found["H1"]
+    # H2: 0.8 is below the null of 1 where H2 predicts above; BH p 0.03.
+    assert "contradicted." in found["H2"]
+    assert "not distinguishable from no effect." in found["H3"]
+    assert "run 'broken' failed, so result 'gap' is missing" in found["H4"]
+    assert "run 'never' has not been run yet" in found["H5"]
+    assert "run 'alpha' did not record a result named 'absent'" in found["H6"]
+    assert 'href="failed/broken.html"' in index
+    assert 'src="figures/site--confirmatory-forest.png"' in index
+    assert "Verdict rule" in index
+
+
+def test_verdict_rule_by_hand():
+    below, above = {"direction": "below"}, {"direction": "above", "null": 1}
+    assert pub.verdict({"estimate": -0.1, "p_bh": 0.049}, below) == "supported"
+    assert pub.verdict({"estimate": 0.1, "p_bh": 0.049}, below) == "contradicted"
+    assert pub.verdict({"estimate": -0.1, "p_bh": 0.05}, below) == (
+        "not distinguishable from no effect"
+    )
+    assert pub.verdict({"estimate": 1.5, "p_bh": 0.01}, above) == "supported"
+    assert pub.verdict({"estimate": 0.5, "p_bh": 0.01}, above) == "contradicted"
+    assert pub.verdict({"estimate": 0.5, "p_bh": None}, above).startswith("not distinguishable")
+    assert pub.verdict({"estimate": 0.5, "p_bh": 0.01}, {}) == "effect, direction not stated"
+
+
+def test_the_site_figures_are_byte_identical_across_rebuilds(workbook):
+    site = _publish(workbook)
+    names = ["site--confirmatory-forest.png", "site--timeline.png", "site--regions.png"]
+    first = {n: (site / "figures" / n).read_bytes() for n in names}
+    assert all(b.startswith(b"\x89PNG") for b in first.values())
+    site = _publish(workbook, force=True)
+    assert {n: (site / "figures" / n).read_bytes() for n in names} == first
 
 
 # --- failed runs ------------------------------------------------------------------------------
@@ -182,7 +271,9 @@ def test_a_failed_run_is_listed_with_its_error_and_links_its_kept_notebook(workb
 # --- atomic swap ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("page", ["index_page", "codebook_page", "gallery_page", "data_page"])
+@pytest.mark.parametrize(
+    "page", ["index_page", "codebook_page", "gallery_page", "data_page", "deal_page"]
+)
 @pytest.mark.parametrize("exc", [RuntimeError("disk on fire"), KeyboardInterrupt()])
 def test_a_failed_build_leaves_the_previous_site_byte_identical(workbook, monkeypatch, page, exc):
     site = _publish(workbook)
@@ -243,7 +334,7 @@ def test_the_data_page_shows_notes_and_names_as_escaped_text(workbook):
     n_exchanges = _edit_first_row(data / "exchanges.csv", "notes", '<script>x</script> & "q"')
     n_parties = _edit_first_row(data / "parties.csv", "name", "<img src=x onerror=y>")
     html = (_publish(workbook) / "data.html").read_text(encoding="utf-8")
-    assert "&lt;script&gt;x&lt;/script&gt; &amp; &quot;q&quot;" in html
+    assert "&lt;script&gt;x&lt;/script&gt; &amp; &#34;q&#34;" in html
     assert "&lt;img src=x onerror=y&gt;" in html
     assert "<script" not in html and "<img" not in html
     texts = [cell for row in _rows(html, "browse") for cell, _ in row]
