@@ -349,3 +349,211 @@ def test_a_table_not_coded_yet_is_named_but_not_linked(workbook):
         assert 'href="data/exchanges.csv"' not in page.read_text(encoding="utf-8"), page.name
     assert "This table is not coded yet." in (site / "data.html").read_text(encoding="utf-8")
     assert 'href="data/parties.csv"' in (site / "codebook.html").read_text(encoding="utf-8")
+
+
+# --- the case browser ---------------------------------------------------------------------------
+
+
+def _text(html: str) -> str:
+    """The visible text of a page, whitespace collapsed (tags dropped, entities decoded)."""
+
+    class Text(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.parts: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag in {"p", "dt", "dd", "td", "th", "li", "blockquote", "h1", "h2", "h3", "br"}:
+                self.parts.append(" ")
+
+        def handle_data(self, data):
+            self.parts.append(data)
+
+    parser = Text()
+    parser.feed(html)
+    return " ".join("".join(parser.parts).split())
+
+
+def test_a_deal_page_shows_tranches_parties_alliances_spells_and_quotes(workbook):
+    site = _publish(workbook)
+    html = (site / "deals" / "2011-big-deal.html").read_text(encoding="utf-8")
+    text = _text(html)
+    assert "Big deal (synthetic)" in text and "2 tranches" in text
+    assert "Tranche 1: Big deal tranche 1 (synthetic)" in text
+    assert "Tranche 2: Big deal tranche 2 (synthetic)" in text
+    # Totals from deals.csv, with the quote behind them.
+    assert "1027 ❝ Alphaland freed 1,027 prisoners in two stages (synthetic quote)." in text
+    assert "released by a 477 ❝ On 18 October, 477 prisoners were released" in text
+    assert "released by a 550 ❝ A second group of 550 followed" in text
+    assert 'class="src" href="https://example.org/fixture/exchanges"' in html
+    # ALPHA is in the synthetic NATO stand-in on both dates; ECHO in nothing.
+    parties = [[c[0] for c in row] for row in _rows(html, "parties")]
+    assert (
+        parties
+        == [
+            ["a", "Alphaland (synthetic) ALPHA", "", "", "North Atlantic stand-in (synthetic)"],
+            ["b", "Echo Front (synthetic) ECHO", "", "", "none"],
+        ]
+        * 2
+    )
+    assert "Mediatoria (synthetic) MED, Relief Committee (synthetic) RC" in text
+    # The captivity spell the first tranche ended, linked to its page.
+    assert 'href="../captivities/soldier-2006.html"' in html
+    spell = (site / "captivities" / "soldier-2006.html").read_text(encoding="utf-8")
+    assert "He was captured on 25 June 2006 (synthetic quote)." in _text(spell)
+    assert 'href="../deals/2011-big-deal.html"' in spell
+
+
+def test_a_deal_without_a_deals_row_is_derived_from_its_tranches(workbook):
+    site = _publish(workbook)
+    text = _text((site / "deals" / "2003-deal.html").read_text(encoding="utf-8"))
+    assert "No row in deals.csv yet: the values below are derived from the tranches." in text
+    assert "Released by A in total 100 (derived from the tranches: see their quotes)" in text
+    assert "released by a 100 (no quote recorded)" in text
+    # DELTA joined the stand-in NATO on 2000-03-15 (suspended from 2005); CHARLIE is in a
+    # consultation pact 1990-2010. The exchange is on 2003-01-01.
+    html = (site / "deals" / "2003-deal.html").read_text(encoding="utf-8")
+    parties = [[c[0] for c in row] for row in _rows(html, "parties")]
+    assert [p[-1] for p in parties] == [
+        "North Atlantic stand-in (synthetic)",
+        "Consultation pact (synthetic)",
+    ]
+
+
+def test_the_deals_index_lists_every_deal_with_year_dyad_region_format_and_mediators(workbook):
+    site = _publish(workbook)
+    html = (site / "deals.html").read_text(encoding="utf-8")
+    rows = _rows(html, "deals")
+    deals = {r[1][0]: r for r in rows}
+    assert set(deals) == {
+        "Spy swap (synthetic)",
+        "Deal (synthetic)",
+        "Big deal (synthetic)",
+        "Bodies and prisoners (synthetic)",
+        "Multilateral swap (synthetic)",
+    }
+    big = [c[0] for c in deals["Big deal (synthetic)"]]
+    assert big[0] == "2011" and big[2] == "Alphaland (synthetic) – Echo Front (synthetic)"
+    assert big[3:9] == [
+        "Middle East",
+        "bilateral",
+        "Mediatoria (synthetic), Relief Committee (synthetic)",
+        "2",
+        "1,027",
+        "1",
+    ]
+    assert deals["Big deal (synthetic)"][1][1] == ["deals/2011-big-deal.html"]
+    assert [r[0][0] for r in rows] == sorted(r[0][0] for r in rows), "in date order"
+    assert '<script src="assets/datatables.js"></script>' in html
+    assert "cdn" not in html.lower() and "unpkg" not in html
+
+
+def test_quotes_and_values_from_the_data_are_escaped_on_case_pages(workbook):
+    site = _publish(workbook)
+    html = (site / "deals" / "1962-spy-swap.html").read_text(encoding="utf-8")
+    assert "two men &lt;b&gt;in exchange&lt;/b&gt; &amp; more" in html
+    assert "<b>" not in html
+
+
+# --- downloads -------------------------------------------------------------------------------
+
+
+def test_every_table_downloads_as_parquet_stata_and_r_with_the_codebook_labels(workbook):
+    import pandas as pd
+    import pyreadr
+
+    site = _publish(workbook)
+    descriptor = json.loads((workbook.root / "data" / "datapackage.json").read_text())
+    fields = {f["name"]: f for f in _resource(descriptor, "exchanges")["schema"]["fields"]}
+    with (workbook.root / "data" / "exchanges.csv").open(newline="", encoding="utf-8") as fh:
+        coded = list(csv.DictReader(fh))
+
+    parquet = pd.read_parquet(site / "downloads/parquet/exchanges.parquet")
+    assert list(parquet["exchange_id"]) == [r["exchange_id"] for r in coded]
+    assert list(parquet["mediators"]) == [r["mediators"] for r in coded]
+    assert str(parquet["exchange_date"].dtype).startswith("datetime64")
+
+    with pd.io.stata.StataReader(site / "downloads/dta/exchanges.dta") as reader:
+        dta = reader.read()
+        labels = reader.variable_labels()
+        value_labels = reader.value_labels()
+    assert list(dta["exchange_id"]) == [r["exchange_id"] for r in coded]
+    assert list(dta["region"].astype(str)) == [r["region"] for r in coded]
+    assert labels["released_by_a"] == fields["released_by_a"]["description"][:80]
+    assert all(len(v) <= 80 for v in labels.values())
+    regions = fields["region"]["constraints"]["enum"]
+    assert sorted(value_labels["region"].values()) == sorted(regions)
+    assert dta["released_by_a"].tolist() == [float(r["released_by_a"]) for r in coded]
+
+    rds = pyreadr.read_r(str(site / "downloads/rds/exchanges.rds"))[None]
+    assert list(rds["exchange_id"]) == [r["exchange_id"] for r in coded]
+    assert isinstance(rds["region"].dtype, pd.CategoricalDtype)
+    assert set(rds["region"].cat.categories) == set(regions)
+    downloads = (site / "downloads.html").read_text(encoding="utf-8")
+    for fmt in ("parquet", "dta", "rds"):
+        assert f'href="downloads/{fmt}/exchanges.{fmt}"' in downloads
+    assert 'href="data/exchanges.csv"' in downloads
+
+
+def _resource(descriptor: dict, name: str) -> dict:
+    return next(r for r in descriptor["resources"] if r["name"] == name)
+
+
+def test_the_state_year_file_is_keyed_by_cow_code_and_counts_by_hand(workbook):
+    import pandas as pd
+
+    _edit_first_row_where(workbook.root / "data" / "parties.csv", "DELTA", "cow_code", "")
+    site = _publish(workbook)
+    sy = pd.read_csv(site / "downloads/state_year/state_year.csv")
+    assert not sy.duplicated(["cow_code", "year"]).any()
+    assert sy["year"].min() == 1962 and sy["year"].max() == 2025  # first exchange to cutoff
+    alpha = sy[sy["cow_code"] == 901].set_index("year")
+    # 2011: two tranches of one deal; ALPHA released 477 + 550 and received 1.
+    assert alpha.loc[2011, ["n_exchanges", "n_deals", "released", "received"]].tolist() == [
+        2,
+        1,
+        1027,
+        1,
+    ]
+    assert alpha.loc[2011, "nato"] == 1 and alpha.loc[1962, "nato"] == 1
+    assert alpha.loc[2012, ["n_exchanges", "released"]].tolist() == [0, 0]
+    # USA in the multilateral swap of 2024: 3 released as listed in exchange_parties.
+    usa = sy[sy["cow_code"] == 905].set_index("year")
+    assert usa.loc[2024, ["released", "received"]].tolist() == [3, 16]
+    assert 904 not in set(sy["cow_code"]), "DELTA has no COW code in this copy"
+    downloads = _text((site / "downloads.html").read_text(encoding="utf-8"))
+    assert "1 state(s) have no COW code in parties.csv yet and are not in the file: DELTA." in (
+        downloads
+    )
+    with pd.io.stata.StataReader(site / "downloads/state_year/state_year.dta") as reader:
+        assert reader.read()["cow_code"].tolist() == sy["cow_code"].tolist()
+
+
+def _edit_first_row_where(path: Path, key: str, field: str, value: str) -> None:
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        header, rows = reader.fieldnames, list(reader)
+    for row in rows:
+        if key in row.values():
+            row[field] = value
+            break
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_citation_version_and_changelog_are_offered(workbook):
+    (workbook.root / "CITATION.cff").write_text("cff-version: 1.2.0\ntitle: x\n", encoding="utf-8")
+    (workbook.root / "data" / "CHANGELOG.md").write_text(
+        "# Data changelog\n\n## 2.0.0\n- deals <script>x</script>\n", encoding="utf-8"
+    )
+    site = _publish(workbook)
+    descriptor = json.loads((workbook.root / "data" / "datapackage.json").read_text())
+    bib = (site / "downloads" / "dataset.bib").read_text(encoding="utf-8")
+    assert bib.startswith("@misc{") and f"version = {{{descriptor['version']}}}" in bib
+    assert (site / "downloads" / "CITATION.cff").read_text() == "cff-version: 1.2.0\ntitle: x\n"
+    html = (site / "downloads.html").read_text(encoding="utf-8")
+    assert f"Dataset version <strong>{descriptor['version']}</strong>" in html
+    assert "<h2>2.0.0</h2>" in html and "deals &lt;script&gt;x&lt;/script&gt;" in html
+    assert 'href="data/CHANGELOG.md"' in html and (site / "data" / "CHANGELOG.md").is_file()

@@ -52,6 +52,7 @@ class Value:
     field: str
     value: str
     evidence: list[dict[str, str]] = field(default_factory=list)
+    derived: str = ""  # how a value without a row of its own was computed
 
 
 class Evidence:
@@ -231,7 +232,7 @@ class Cases:
         def dv(field_name: str, derived: str) -> Value:
             if row is not None and row.get(field_name, "") != "":
                 return ev.value("deals", deal_id, field_name, row[field_name])
-            return Value(field_name, derived)
+            return Value(field_name, derived, derived="from the tranches" if derived else "")
 
         side_a = (row or {}).get("side_a") or first.get("side_a", "")
         side_b = (row or {}).get("side_b") or first.get("side_b", "")
