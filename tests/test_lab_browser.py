@@ -81,6 +81,7 @@ NOTEBOOK_STATE = """() => {
         .filter(o => o.output_type === "error").map(o => o.ename + ": " + o.evalue)),
     images: panel.content.node.querySelectorAll(".jp-OutputArea-output img").length,
     dirty: panel.context.model.dirty,
+    open: [...window.jupyterapp.shell.widgets("main")].map(w => w.title.label),
   };
 }"""
 
@@ -181,8 +182,9 @@ class LabServer:
             time.sleep(0.5)
         pytest.fail(f"research lab did not answer within {STARTUP_SECONDS} s:\n{self.log}")
 
-    def url(self, path: str) -> str:
-        return f"{self.base}{path}?token={self.token}"
+    def url(self, path: str, reset: bool = False) -> str:
+        # ?reset: start from an empty workspace, so only the notebook asked for is open.
+        return f"{self.base}{path}?token={self.token}" + ("&reset" if reset else "")
 
 
 @pytest.fixture(scope="module")
@@ -246,7 +248,7 @@ def test_every_notebook_runs_from_the_lab_interface_and_nothing_is_written(lab):
         page.wait_for_function("() => !!window.jupyterapp", timeout=60_000)
         for nb in NOTEBOOKS:
             rel = nb.relative_to(ROOT).as_posix()
-            page.goto(server.url(f"/lab/tree/{rel}"))
+            page.goto(server.url(f"/lab/tree/{rel}", reset=True))
             page.wait_for_function("() => !!window.jupyterapp", timeout=60_000)
             _wait_for(
                 page,
@@ -263,6 +265,7 @@ def test_every_notebook_runs_from_the_lab_interface_and_nothing_is_written(lab):
                 f"{rel}: Run All did not finish",
             )
             ran[rel] = state
+            assert state["open"] == [nb.name], "one notebook open at a time"
             if nb.name == SCREENSHOT_OF:
                 SCREENSHOTS.mkdir(parents=True, exist_ok=True)
                 page.locator(".jp-OutputArea-output img").first.scroll_into_view_if_needed()
