@@ -219,7 +219,8 @@ def findings(collected: dict, rows: list[dict], family: dict[str, dict]) -> list
 
 
 def site_key(workbook: Workbook, data_dir: Path) -> str:
-    """A hash of everything the site shows: manifests, data, package source, workbook.toml."""
+    """A hash of everything the site shows: manifests, data, package source (templates
+    included), workbook.toml and CITATION.cff."""
     h = hashlib.sha256()
     for r in workbook.runs:
         for folder in (workbook.runs_dir / r.id, workbook.failed_dir / r.id):
@@ -229,6 +230,8 @@ def site_key(workbook: Workbook, data_dir: Path) -> str:
     h.update(tree_hash(data_dir, "*").encode())
     h.update(tree_hash(PACKAGE_DIR, "*").encode())
     h.update(workbook.path.read_bytes())
+    cff = workbook.root / "CITATION.cff"  # offered for download
+    h.update(cff.read_bytes() if cff.is_file() else b"-")
     return h.hexdigest()
 
 
