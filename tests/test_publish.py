@@ -489,6 +489,7 @@ def test_every_table_downloads_as_parquet_stata_and_r_with_the_codebook_labels(w
     assert list(rds["exchange_id"]) == [r["exchange_id"] for r in coded]
     assert isinstance(rds["region"].dtype, pd.CategoricalDtype)
     assert set(rds["region"].cat.categories) == set(regions)
+    assert list(rds["exchange_date"]) == [r["exchange_date"] for r in coded]
     downloads = (site / "downloads.html").read_text(encoding="utf-8")
     for fmt in ("parquet", "dta", "rds"):
         assert f'href="downloads/{fmt}/exchanges.{fmt}"' in downloads

@@ -97,7 +97,8 @@ def write_stata(frame: pd.DataFrame, fields: list[dict], path: Path) -> None:
 
 
 def write_rds(frame: pd.DataFrame, path: Path) -> None:
-    """An R data frame (.rds) through pyreadr: categoricals become factors."""
+    """An R data frame (.rds) through pyreadr: categoricals become factors; dates are ISO
+    text (pyreadr writes no Date class; ``as.Date()`` converts them)."""
     import pyreadr
 
     out = frame.copy()
@@ -108,7 +109,7 @@ def write_rds(frame: pd.DataFrame, path: Path) -> None:
         elif pd.api.types.is_integer_dtype(s.dtype):
             out[col] = s.astype("Float64").astype(float)
         elif pd.api.types.is_datetime64_any_dtype(s.dtype):
-            out[col] = s.dt.date.where(s.notna(), None)
+            out[col] = s.dt.strftime("%Y-%m-%d").astype(object).where(s.notna(), None)
     pyreadr.write_rds(path, out)
 
 
