@@ -56,7 +56,13 @@ parameters = {{ n = 4, label = "{LABEL_INJECTION}" }}
 [[run]]
 id = "fail"
 notebook = "notebooks/fail.ipynb"
+
+[confirmatory]
+H0 = {{ run = "{OK_RUN}", result = "mean", direction = "below" }}
+H9 = {{ run = "fail", result = "gap" }}
 """
+DEAL = "2011-big-deal"
+QUOTE_INJECTION = "Bravonia released two men <b>in exchange</b> & more (synthetic quote)."
 
 
 def _require_chromium() -> None:
@@ -140,6 +146,12 @@ def _dialog(tab: Tab, dialog) -> None:
     dialog.dismiss()
 
 
+def local(url: str) -> bool:
+    """A request that stays on this machine: a site file, an inline image, or the blob the
+    page makes itself from the embedded DataTables bundle."""
+    return urlsplit(url).scheme in ("file", "data") or url.startswith("blob:null/")
+
+
 def _open_tab(browser, viewport: dict) -> Tab:
     page = browser.new_page(viewport=viewport)
     tab = Tab(page)
@@ -148,7 +160,7 @@ def _open_tab(browser, viewport: dict) -> Tab:
     page.on("dialog", lambda d: _dialog(tab, d))
     page.on(
         "request",
-        lambda r: None if urlsplit(r.url).scheme in ("file", "data") else tab.remote.append(r.url),
+        lambda r: None if local(r.url) else tab.remote.append(r.url),
     )
     return tab
 
@@ -177,7 +189,8 @@ def _pages(site: Path) -> list[str]:
 
 # Every element that points at another file: links, images and anything loaded.
 REFERENCES = """() => [
-  ...[...document.querySelectorAll('a[href]')].map(e => ['a', e.href]),
+  ...[...document.querySelectorAll('a[href]')]
+      .map(e => [e.classList.contains('src') ? 'source' : 'a', e.href]),
   ...[...document.querySelectorAll('img[src]')].map(e => ['img', e.src]),
   ...[...document.querySelectorAll('link[href]')].map(e => ['link', e.href]),
   ...[...document.querySelectorAll('script[src], iframe[src], source[src]')]
@@ -189,6 +202,8 @@ IDS = "() => [...document.querySelectorAll('[id], a[name]')].map(e => e.id || e.
 def _resolve(site: Path, kind: str, url: str) -> tuple[Path | None, str, str]:
     """The site file a reference points at, its fragment, and a problem ('' if none)."""
     parts = urlsplit(url)
+    if kind == "source" and parts.scheme in ("http", "https"):
+        return None, "", ""  # a cited source page: shown, never loaded by the site
     if kind == "img" and parts.scheme == "data":
         return None, "", ""  # an embedded image is part of the page
     if parts.scheme != "file":
@@ -230,6 +245,7 @@ def test_every_link_and_image_resolves_within_the_site_and_pages_are_clean(tab, 
     crawled = {p.relative_to(site.resolve()).as_posix() for p in seen}
     assert crawled == set(_pages(site)), "every page is reachable from the index"
     assert {"index.html", "data.html", "codebook.html", "gallery.html"} <= crawled
+    assert {"deals.html", "captivities.html", "downloads.html", f"deals/{DEAL}.html"} <= crawled
     assert {f"runs/{OK_RUN}.html", "failed/fail.html"} <= crawled
 
 
@@ -251,8 +267,10 @@ def test_results_table_shows_the_expected_rows(tab, site):
         ("H0", OK_RUN, "label_echo"),
         ("H0", OK_RUN, "mean"),
     ]
-    # p = 0.5 and 0.04 in a family of two: BH gives 0.5 and 0.04 * 2 / 1 = 0.08.
-    assert [(r["p"], r["p (BH)"]) for r in rows] == [("0.5", "0.5"), ("0.04", "0.08")]
+    # The confirmatory family is "mean" alone (H9's run failed): BH leaves 0.04 as it is, and
+    # label_echo, outside the family, has no adjusted p.
+    assert [(r["p"], r["p (BH)"]) for r in rows] == [("0.5", ""), ("0.04", "0.04")]
+    assert [r["Family"] for r in rows] == ["robustness", "confirmatory"]
     assert rows[0]["Method"] == LABEL_INJECTION
     assert rows[1]["n"] == "4"
     assert tab.problems() == []
@@ -325,6 +343,8 @@ def test_every_page_fits_a_phone_without_horizontal_scrolling(phone, site):
     too_wide = {}
     for rel in _pages(site):
         phone.page.goto(_url(site, rel))
+        if phone.page.locator("table.interactive").count():
+            _ready(phone)
         width = phone.page.evaluate("document.documentElement.scrollWidth")
         if width > PHONE["width"] + OVERFLOW_TOLERANCE:
             too_wide[rel] = width
@@ -333,12 +353,114 @@ def test_every_page_fits_a_phone_without_horizontal_scrolling(phone, site):
     _screenshot(phone, "index-phone.png")
     phone.page.goto(_url(site, f"runs/{OK_RUN}.html"))
     _screenshot(phone, "notebook-phone.png")
+    phone.page.goto(_url(site, f"deals/{DEAL}.html"))
+    _screenshot(phone, "deal-phone.png")
     assert phone.problems() == []
+
+
+def _ready(tab: Tab) -> None:
+    tab.page.wait_for_selector("table.interactive[data-ready=true]", timeout=15_000)
+
+
+def _visible_rows(tab: Tab, table: str) -> list[list[str]]:
+    return tab.page.evaluate(
+        f"""() => [...document.querySelectorAll('{table} tbody tr')]
+              .filter(tr => tr.offsetParent !== null)
+              .map(tr => [...tr.children].map(td => td.innerText.trim()))"""
+    )
+
+
+def test_the_index_leads_with_the_verdicts_and_the_forest_plot(tab, site):
+    tab.page.goto(_url(site, "index.html"))
+    first = tab.page.locator("main h2").first
+    assert first.inner_text() == "What was found"
+    h0 = tab.page.locator("#finding-H0").inner_text()
+    assert "mean =" in h0 and "BH-adjusted p = 0.04" in h0 and "n = 4" in h0
+    assert "run 'fail' failed" in tab.page.locator("#finding-H9").inner_text()
+    forest = tab.page.locator("img[src='figures/site--confirmatory-forest.png']")
+    assert forest.evaluate("img => img.complete && img.naturalWidth > 0")
+    # The results table filters as one types.
+    _ready(tab)
+    tab.page.locator("#DataTables_Table_0_wrapper input, .dt-search input").first.fill("label")
+    rows = _visible_rows(tab, "table.results")
+    assert [r[2] for r in rows] == ["label_echo"]
+    assert tab.problems() == []
+
+
+def test_the_deals_index_searches_and_sorts(tab, site):
+    tab.page.goto(_url(site, "deals.html"))
+    _ready(tab)
+    all_rows = _visible_rows(tab, "table.deals")
+    assert len(all_rows) == 5
+    search = tab.page.locator(".dt-search input")
+    search.fill("Middle East")
+    assert [r[1] for r in _visible_rows(tab, "table.deals")] == ["Big deal (synthetic)"]
+    search.fill("Mediatoria")  # a mediator's name
+    assert {r[1] for r in _visible_rows(tab, "table.deals")} == {
+        "Deal (synthetic)",
+        "Big deal (synthetic)",
+        "Multilateral swap (synthetic)",
+    }
+    search.fill("2023")  # a year
+    assert [r[0] for r in _visible_rows(tab, "table.deals")] == ["2023"]
+    search.fill("")
+    header = tab.page.locator("table.deals thead th", has_text="Released by A")
+    header.click()
+    tab.page.wait_for_function(
+        "() => document.querySelector('table.deals thead th:nth-child(8)')"
+        ".getAttribute('aria-sort') === 'ascending'"
+    )
+    released = [int(r[7].replace(",", "")) for r in _visible_rows(tab, "table.deals")]
+    assert released == sorted(released)
+    header.click()
+    tab.page.wait_for_function(
+        "() => document.querySelector('table.deals thead th:nth-child(8)')"
+        ".getAttribute('aria-sort') === 'descending'"
+    )
+    released = [int(r[7].replace(",", "")) for r in _visible_rows(tab, "table.deals")]
+    assert released == sorted(released, reverse=True)
+    # A column filter in the footer: region.
+    region = tab.page.locator("table.deals tfoot input").nth(3)
+    assert region.get_attribute("placeholder") == "Region"
+    region.press_sequentially("Europe")
+    assert {r[3] for r in _visible_rows(tab, "table.deals")} == {"Europe"}
+    assert tab.problems() == []
+
+
+def test_a_case_page_shows_the_quote_behind_a_value(tab, site):
+    tab.page.goto(_url(site, "deals.html"))
+    tab.page.get_by_role("link", name="Big deal (synthetic)").click()
+    tab.page.wait_for_load_state()
+    assert tab.page.url == _url(site, f"deals/{DEAL}.html")
+    marker = tab.page.locator("details.ev").first
+    quote = marker.locator("blockquote")
+    assert not quote.is_visible()
+    marker.locator("summary").click()  # the second click from the deals index
+    assert quote.is_visible()
+    assert quote.inner_text() == "The deal was signed on 11 October 2011 (synthetic quote)."
+    assert marker.locator("a.src").get_attribute("href") == "https://example.org/fixture/deals"
+    assert tab.page.get_by_text("no quote recorded").count() > 0
+    assert tab.problems() == []
+
+
+def test_quotes_from_the_data_show_as_text(tab, site):
+    tab.page.goto(_url(site, "deals/1962-spy-swap.html"))
+    marker = tab.page.locator("details.ev").filter(has_text="two men")
+    marker.locator("summary").click()
+    assert marker.locator("blockquote").inner_text() == QUOTE_INJECTION
+    assert marker.locator("blockquote b").count() == 0
+    assert tab.problems() == []
 
 
 def test_screenshots_of_the_index_and_a_notebook(tab, site):
     tab.page.goto(_url(site, "index.html"))
     _screenshot(tab, "index.png")
+    tab.page.goto(_url(site, "deals.html"))
+    _ready(tab)
+    _screenshot(tab, "deals.png")
+    tab.page.goto(_url(site, f"deals/{DEAL}.html"))
+    tab.page.locator("details.ev summary").first.click()
+    _screenshot(tab, "deal.png")
     tab.page.goto(_url(site, f"runs/{OK_RUN}.html"))
     tab.page.locator("#rw-toggle").click()
     _screenshot(tab, "notebook.png")
