@@ -24,6 +24,7 @@ def _members() -> tuple[pd.DataFrame, pd.DataFrame]:
             "party_id": ["ALLY", "JOINER"],
             "start_date": pd.to_datetime(["1949-01-01", "2015-01-01"]),
             "end_date": pd.to_datetime([None, None]),
+            "end_date_precision": [None, None],
             "status": ["active", "active"],
         }
     )
