@@ -69,7 +69,7 @@ def _check_frame(t: RawTable, i: int, row: dict, frames: dict[str, dict]) -> Ite
                 f"a {frame} spell has no frame_entry (it belongs to no sampling frame)",
             )
         return
-    if not entry_s:
+    if not entry_s and row.get("detained_since", ""):
         yield _problem(
             t,
             i,
@@ -77,7 +77,7 @@ def _check_frame(t: RawTable, i: int, row: dict, frames: dict[str, dict]) -> Ite
             "",
             "frame-entry-required",
             f"a spell of frame {frame!r} needs frame_entry (detained_since, or the date of the "
-            "roster it was found on)",
+            "roster it was found on; only a spell with no detention start may leave it empty)",
         )
         return
     since = _parse_date(row.get("detained_since", ""))
