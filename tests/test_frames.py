@@ -120,3 +120,82 @@ def test_exchange_derived_spells_are_marked(real):
 
 def test_real_data_is_valid():
     assert [str(p) for p in validate_package(DATA)] == []
+
+
+FRAMES = {
+    "us-held-abroad-2012",
+    "iran-foreign-2015",
+    "sahel-foreign-2010",
+    "lebanon-1982",
+    "levant-groups-2012",
+    "gaza-foreign-2023",
+}
+# Frame spells coded before 2.0.0 whose dates were not re-read in the 2.0.0 session: their
+# values rest on the sources in the row but have no evidence rows yet (documented gap).
+LEGACY_WITHOUT_EVIDENCE = {
+    "whelan-2018",
+    "gershkovich-2023",
+    "kurmasheva-2023",
+    "fogel-2021",
+    "karelina-2024",
+    "namazi-2015",
+    "tahbaz-2018",
+    "shargi-2018",
+    "frerichs-2020",
+    "moore-gilbert-2018",
+    "vandecasteele-2022",
+    "goto-2014",
+    "yukawa-2014",
+}
+
+
+def test_frames_are_defined_with_list_rule_and_window():
+    descriptor = json.loads((DATA / "datapackage.json").read_text())
+    frames = {f["id"]: f for f in descriptor["x-frames"]}
+    assert set(frames) == FRAMES
+    for f in frames.values():
+        assert f["lists"] and f["inclusion"] and f["entry"] and f["coverage"]
+        assert f["detained_from"] <= f["detained_to"]
+
+
+def test_frame_sample_reached(real):
+    """What the 2.0.0 coding reached (the issue's aim was 150 spells and 25 home states)."""
+    frame = real[real["frame"].isin(FRAMES)]
+    assert len(frame) >= 124
+    assert frame["home"].nunique() >= 27
+    outcomes = set(frame["outcome"])
+    assert {
+        "still_held",
+        "exchanged",
+        "released_without_exchange",
+        "rescued",
+        "escaped",
+        "died_in_captivity",
+    } <= outcomes
+    # a frame spell enters on or after its detention start, and never after it ended
+    dated = frame[(frame["frame_entry"] != "") & (frame["detained_since"] != "")]
+    assert (dated["frame_entry"] >= dated["detained_since"]).all()
+    # exchange-derived spells are never frame spells
+    assert not frame["notes"].str.startswith("Derived at merge").any()
+
+
+def test_frame_spells_carry_evidence(real):
+    ev = pd.read_csv(DATA / "evidence.csv", dtype=str, keep_default_na=False)
+    ev = ev[ev["table"] == "captivities"]
+    have = set(zip(ev["row_id"], ev["field"]))
+    frame = real[real["frame"].isin(FRAMES)]
+    missing = []
+    for _, r in frame.iterrows():
+        need = ["frame", "outcome"]
+        need += ["detained_since"] if r["detained_since"] else []
+        need += ["ended_on"] if r["ended_on"] else []
+        need += ["ended_by"] if r["ended_on_unknown"] == "true" else []
+        need += ["n_captives"] if r["n_captives"] not in ("", "1") else []
+        gaps = [f for f in need if (r["captivity_id"], f) not in have]
+        if gaps and r["captivity_id"] not in LEGACY_WITHOUT_EVIDENCE:
+            missing.append((r["captivity_id"], gaps))
+    assert missing == []
+    # every evidence row cites one of its row's sources
+    sources = dict(zip(real["captivity_id"], real["sources"]))
+    for _, e in ev.iterrows():
+        assert e["url"] in sources[e["row_id"]].split(" | "), (e["row_id"], e["field"])
