@@ -134,15 +134,7 @@ FRAMES = {
 # values rest on the sources in the row but have no evidence rows yet (documented gap).
 LEGACY_WITHOUT_EVIDENCE = {
     "whelan-2018",
-    "gershkovich-2023",
     "kurmasheva-2023",
-    "fogel-2021",
-    "karelina-2024",
-    "namazi-2015",
-    "tahbaz-2018",
-    "shargi-2018",
-    "frerichs-2020",
-    "moore-gilbert-2018",
     "vandecasteele-2022",
     "goto-2014",
     "yukawa-2014",
