@@ -130,15 +130,8 @@ FRAMES = {
     "levant-groups-2012",
     "gaza-foreign-2023",
 }
-# Frame spells coded before 2.0.0 whose dates were not re-read in the 2.0.0 session: their
-# values rest on the sources in the row but have no evidence rows yet (documented gap).
-LEGACY_WITHOUT_EVIDENCE = {
-    "whelan-2018",
-    "kurmasheva-2023",
-    "vandecasteele-2022",
-    "goto-2014",
-    "yukawa-2014",
-}
+# Frame spells coded before 2.0.0 that still lack evidence rows (none left after 2.0.0).
+LEGACY_WITHOUT_EVIDENCE: set[str] = set()
 
 
 def test_frames_are_defined_with_list_rule_and_window():
