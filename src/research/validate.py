@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
+from . import captivity_rules
 from .data import RawTable, read_raw, split_list
 from .exceptions import Problem
 
@@ -52,6 +53,7 @@ def check_tables(
     problems += list(_check_exchanges(raw))
     problems += list(_check_memberships(raw))
     problems += list(_check_captivities(raw))
+    problems += list(captivity_rules.check(descriptor, raw))  # frames and censoring
     problems += ve.check_deals(descriptor, raw) + ve.check_evidence(descriptor, raw)
     if ve.gap_level(descriptor, evidence_gaps) == "warning":
         problems = ve.split_gaps(problems)[0]
@@ -475,6 +477,11 @@ def _check_memberships(raw: dict[str, RawTable]) -> Iterator[Problem]:
                 )
 
 
+def _unknown_end(row: dict) -> bool:
+    """An ending without a date is allowed only under the interval-censoring flag."""
+    return row.get("ended_on_unknown", "") == "true"
+
+
 def _check_captivities(raw: dict[str, RawTable]) -> Iterator[Problem]:
     t = raw["captivities"]
     exchanges = {r["exchange_id"]: r for r in raw["exchanges"].rows}
@@ -493,20 +500,15 @@ def _check_captivities(raw: dict[str, RawTable]) -> Iterator[Problem]:
                 "still-held-open",
                 "a still_held spell has no ended_on (it is censored at the cutoff)",
             )
-        if (
-            outcome
-            and outcome != "still_held"
-            and not ended
-            and not _explains_missing(row.get("notes", ""))
-        ):
+        if outcome and outcome != "still_held" and not ended and not _unknown_end(row):
             yield _problem(
                 t,
                 i,
                 "ended_on",
                 "",
                 "ended-needs-date",
-                f"outcome {outcome!r} needs ended_on, or notes that say it was not "
-                "found (only a still_held spell has no end)",
+                f"outcome {outcome!r} needs ended_on, or ended_on_unknown = true with "
+                "ended_by (interval-censored; only a still_held spell has no end)",
             )
         if outcome == "exchanged" and not eid:
             yield _problem(

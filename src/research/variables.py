@@ -218,12 +218,30 @@ def captivity_durations(ds: Dataset) -> pd.DataFrame:
     exchange; other endings are censored at their end date); ``cause`` for competing risks
     (0 censored at the cutoff, 1 exchanged, 2 released, escaped or rescued, 3 died); and the
     alliance covariates of ``home`` and ``holder`` on the detention start date.
+
+    A spell that ended on an unknown date (``ended_on_unknown``) is interval-censored, never
+    carried to the cutoff: ``interval_censored`` is true, ``days`` is missing, and
+    ``days_lower``/``days_upper`` run from the detention start to ``last_known_held`` (or to
+    the start itself) and to ``ended_by``. ``entry_days`` is the delayed-entry time of a
+    frame spell (``frame_entry`` minus the detention start; 0 for incidence lists, missing
+    outside frames), for left-truncated estimators.
     """
     cap = ds.captivities
     end = cap["ended_on"].fillna(ds.cutoff)
     end_p = cap["ended_on_precision"].astype("object").where(cap["ended_on"].notna(), "day")
     b = day_bounds(cap["detained_since"], cap["detained_since_precision"], end, end_p)
     out = pd.concat([cap, b], axis=1)
+    if "ended_on_unknown" in out:  # interval-censored: never carried to the cutoff
+        unknown = out["ended_on_unknown"].fillna(False).astype(bool)
+        since = out["detained_since"]
+        low_end = out["last_known_held"].fillna(since)
+        low = _last_day(since, cap["detained_since_precision"])
+        out["interval_censored"] = unknown
+        out.loc[unknown, "days"] = pd.NA
+        out.loc[unknown, "days_lower"] = (low_end - low).dt.days.clip(lower=0)[unknown]
+        out.loc[unknown, "days_upper"] = (out["ended_by"] - since).dt.days[unknown]
+        entry = (out["frame_entry"] - since).dt.days.clip(lower=0)
+        out["entry_days"] = entry.astype("Float64")
     out["event"] = (out["outcome"].astype("object") == "exchanged").astype(int)
     out["cause"] = out["outcome"].astype("object").map(COMPETING).astype(int)
     out["censored_at_cutoff"] = out["outcome"].astype("object") == "still_held"
