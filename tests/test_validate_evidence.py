@@ -296,13 +296,19 @@ def test_number_words():
         "the 25th of February",
         "1949-02-25",
         "25.02.1949",
+        "1949.02.25",
+        "il 25 febbraio 1949",  # quotes are copied in the page's language
+        "am 25. Februar 1949",
+        "le 25 février 1949",
     ],
 )
 def test_a_day_is_found_in_many_spellings(text):
     assert states_date(text, date(1949, 2, 25), "day")
 
 
-@pytest.mark.parametrize("text", ["on 26 February 1949", "February 1949", "25 March", "2.25.1949"])
+@pytest.mark.parametrize(
+    "text", ["on 26 February 1949", "February 1949", "25 March", "2.25.1949", "il 25 marzo"]
+)
 def test_a_wrong_or_coarser_day_does_not_count(text):
     assert not states_date(text, date(1949, 2, 25), "day")
 

@@ -181,9 +181,26 @@ def states_number(text: str, n: int) -> bool:
 # ---------------------------------------------------------------- dates in text
 
 
+# quotes are copied in the page's language: month names of the other languages read so far
+FOREIGN_MONTHS = (
+    ("gennaio", "janvier", "januar", "jänner", "enero"),
+    ("febbraio", "février", "fevrier", "februar", "febrero"),
+    ("marzo", "mars", "märz", "marz"),
+    ("aprile", "avril", "abril"),
+    ("maggio", "mai", "mayo"),
+    ("giugno", "juin", "juni", "junio"),
+    ("luglio", "juillet", "juli", "julio"),
+    ("agosto", "août", "aout"),
+    ("settembre", "septembre", "septiembre"),
+    ("ottobre", "octobre", "oktober", "octubre"),
+    ("novembre", "noviembre"),
+    ("dicembre", "décembre", "decembre", "dezember", "diciembre"),
+)
+
+
 def _month_names(month: int) -> str:
     full = MONTHS[month - 1]
-    names = {full, full[:3]}
+    names = {full, full[:3], *FOREIGN_MONTHS[month - 1]}
     if month == 9:
         names.add("sept")
     return "(?:" + "|".join(sorted(names, key=len, reverse=True)) + r")\.?"
@@ -202,11 +219,12 @@ def states_date(text: str, d: date, precision: str) -> bool:
             or iso_month in low
             or re.search(rf"(?<!\d)0?{d.month}/{d.year}(?!\d)", low) is not None
         )
-    day = rf"0?{d.day}(?:st|nd|rd|th)?"
+    day = rf"0?{d.day}(?:st|nd|rd|th|er|\.)?"
     patterns = [
-        rf"(?<!\d){day}\s+(?:of\s+)?{month}(?![a-z])",  # 25 February, 25th of Feb.
+        rf"(?<!\d){day}\s+(?:of\s+|de\s+)?{month}(?![a-z])",  # 25 February, 25th of Feb., 2. Juni
         rf"\b{month}\s+{day}(?!\d)",  # February 25, Feb. 25
         rf"{iso_month}-{d.day:02d}",  # ISO
+        rf"{d.year}\.{d.month:02d}\.{d.day:02d}",  # 2023.11.24
         rf"(?<!\d)0?{d.day}[./]0?{d.month}[./](?:{d.year}|{d.year % 100:02d})(?!\d)",  # 25.2.1949
     ]
     return any(re.search(p, low) for p in patterns)
