@@ -184,6 +184,7 @@ def run_job(job: dict) -> dict:
         "git": job["git"],
         **versions(),
         "cache_key": job["cache_key"],
+        "source_hash": job.get("source_hash"),
         "status": status,
         "error": error or None,
         "timings": {
