@@ -65,22 +65,58 @@ class Dataset:
         return codebook_frame(self.descriptor, table)
 
 
+DATA_ENV_SHORT = "RESEARCH_DATA"
+
+
+def find_data_dir(start: Path | None = None) -> Path | None:
+    """The nearest ``data/`` holding a ``datapackage.json``, from ``start`` (default: the
+    working directory) up to the filesystem root; None when there is none."""
+    here = Path.cwd() if start is None else Path(start)
+    for folder in (here, *here.resolve().parents):
+        if (folder / "data" / "datapackage.json").is_file():
+            return folder / "data"
+        if folder.name == "data" and (folder / "datapackage.json").is_file():
+            return folder
+    return None
+
+
 def project_root() -> Path:
-    """The project folder: the one holding ``data/datapackage.json`` above this package."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "data" / "datapackage.json").is_file():
-            return parent
-    raise ResearchError(
-        f"cannot find the project's data/datapackage.json above {here}; "
-        f"pass data_dir= or set {DATA_ENV}"
+    """The project folder: the one holding ``data/datapackage.json``, looked up from the
+    working directory (so it works from an installed wheel as from a checkout)."""
+    found = find_data_dir()
+    if found is None:
+        raise ResearchError(_not_found())
+    return found.parent
+
+
+def _not_found() -> str:
+    return (
+        f"no data package found: pass data_dir=, set {DATA_ENV_SHORT} (or {DATA_ENV}) to the "
+        f"folder holding datapackage.json, or work inside the project folder (looked from "
+        f"{Path.cwd()} upwards for data/datapackage.json)"
     )
 
 
 def default_data_dir() -> Path:
-    """``$RESEARCH_DATA_DIR`` if set, else the project's ``data/``."""
-    env = os.environ.get(DATA_ENV)
-    return Path(env) if env else project_root() / "data"
+    """Where the data package is when no path is given, first match wins:
+
+    1. ``$RESEARCH_DATA`` (or ``$RESEARCH_DATA_DIR``, which the engine sets for its kernels);
+    2. ``data/`` in the working directory or the nearest folder above it that has one.
+
+    The package's own location is never used, so an installed wheel finds the data as a
+    checkout does. Raises a one-line ResearchError naming all three ways when nothing is found.
+    """
+    for var in (DATA_ENV_SHORT, DATA_ENV):
+        env = os.environ.get(var)
+        if env:
+            path = Path(env)
+            if not (path / "datapackage.json").is_file():
+                raise ResearchError(f"${var} = {env}: no datapackage.json in that folder")
+            return path
+    found = find_data_dir()
+    if found is None:
+        raise ResearchError(_not_found())
+    return found
 
 
 def read_descriptor(data_dir: Path) -> dict:
