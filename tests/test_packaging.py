@@ -72,3 +72,34 @@ def test_gitattributes_and_pre_commit_agree():
     assert "data/evidence.csv merge=union" in attrs  # the union lines are kept
     pre = (ROOT / ".pre-commit-config.yaml").read_text()
     assert "nbstripout" in pre and "--keep-id" not in pre  # ids normalised, as --verify checks
+
+
+def test_validation_is_cached_by_checksum_and_rule_modules_plug_in(package, tmp_path, monkeypatch):
+    from research import validate
+    from research.data import load
+
+    monkeypatch.setenv("RESEARCH_CACHE_DIR", str(tmp_path / "cache"))
+    calls = []
+    real = validate.check_tables
+    monkeypatch.setattr(validate, "check_tables", lambda d, r: calls.append(1) or real(d, r))
+    assert validate.validate_package(package) == []
+    assert validate.validate_package(package) == []
+    load(package)
+    assert len(calls) == 1  # the same bytes under the same rules are checked once
+    with (package / "parties.csv").open("a") as fh:
+        fh.write("\n")
+    assert validate.validate_package(package) == []
+    assert len(calls) == 2
+    # a broken file is never served from the cache
+    text = (package / "parties.csv").read_text().replace("ALPHA,", "ALPHA,,", 1)
+    (package / "parties.csv").write_text(text)
+    assert validate.validate_package(package)
+    assert validate.validate_package(package)
+
+
+def test_rule_modules_are_discovered():
+    from research import validate
+
+    names = [m.__name__ for m in validate.rule_modules()]
+    assert names == sorted(names)
+    assert all(n.startswith("research.validate_") for n in names)

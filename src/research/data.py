@@ -13,9 +13,20 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
 from .exceptions import DataValidationError, ResearchError
+
+
+class _LazyPandas:
+    """pandas, imported on first use: ``research validate`` and the engine's checks read and
+    check the raw strings only, and a no-op ``research run`` should not pay 0.4 s for it."""
+
+    def __getattr__(self, name: str):
+        import pandas
+
+        return getattr(pandas, name)
+
+
+pd = _LazyPandas()
 
 DATA_ENV = "RESEARCH_DATA_DIR"
 LIST_SEPARATOR = " | "
@@ -280,11 +291,59 @@ def load(data_dir: Path | str | None = None, *, validate: bool = True) -> Datase
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     descriptor, raw = read_raw(data_dir)
     if validate:
-        problems = check_tables(descriptor, raw)
-        if problems:
-            raise DataValidationError(problems, str(data_dir))
+        key = validation_key(data_dir, descriptor)
+        if not is_validated(key):
+            problems = check_tables(descriptor, raw)
+            if problems:
+                raise DataValidationError(problems, str(data_dir))
+            mark_validated(key)
     tables = {name: typed_frame(t) for name, t in raw.items()}
     return Dataset(descriptor=descriptor, data_dir=data_dir, tables=tables)
+
+
+CACHE_ENV = "RESEARCH_CACHE_DIR"
+
+
+def validation_key(data_dir: Path, descriptor: dict) -> str:
+    """SHA-256 over the package's bytes (datapackage.json and every listed resource) and the
+    source of the rules (validate.py and every validate_*.py): a passed validation is valid
+    for exactly this data under exactly these rules."""
+    import hashlib
+
+    h = hashlib.sha256()
+    files = [Path(data_dir) / "datapackage.json"]
+    files += [Path(data_dir) / r["path"] for r in descriptor["resources"]]
+    here = Path(__file__).parent
+    files += [here / "validate.py", *sorted(here.glob("validate_*.py"))]
+    for f in files:
+        h.update(f.name.encode() + b"\0")
+        h.update(hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def _validation_cache() -> Path | None:
+    if os.environ.get(CACHE_ENV) == "off":
+        return None
+    base = os.environ.get(CACHE_ENV) or os.environ.get("XDG_CACHE_HOME")
+    root = Path(base) if base else Path.home() / ".cache"
+    return (root if os.environ.get(CACHE_ENV) else root / "research") / "validated"
+
+
+def is_validated(key: str) -> bool:
+    """Has this exact data passed these exact rules before (a marker file per key)?"""
+    cache = _validation_cache()
+    return cache is not None and (cache / key).is_file()
+
+
+def mark_validated(key: str) -> None:
+    cache = _validation_cache()
+    if cache is None:
+        return
+    try:  # a read-only home only costs the next load a validation
+        cache.mkdir(parents=True, exist_ok=True)
+        (cache / key).touch()
+    except OSError:
+        pass
 
 
 def codebook_frame(descriptor: dict, table: str) -> pd.DataFrame:

@@ -7,12 +7,14 @@ unique, minimum, pattern, keys); the cross-field rules below come from the codeb
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import re
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from types import ModuleType
 
 from .data import RawTable, read_raw, split_list
 from .exceptions import Problem
@@ -27,12 +29,39 @@ MEDIATOR_KIND = {
 
 
 def validate_package(data_dir: Path | str) -> list[Problem]:
-    """Check a data package folder; return every problem found (empty when valid)."""
+    """Check a data package folder; return every problem found (empty when valid).
+
+    A pass is remembered by checksum of the data and the rules (:func:`research.data.
+    validation_key`), so the notebooks' ``rs.load()`` after ``research run`` does not check
+    the same bytes again; ``RESEARCH_CACHE_DIR=off`` turns this off."""
+    from .data import is_validated, mark_validated, validation_key
+
     descriptor, raw = read_raw(data_dir)
-    return check_tables(descriptor, raw)
+    key = validation_key(Path(data_dir), descriptor)
+    if is_validated(key):
+        return []
+    problems = check_tables(descriptor, raw)
+    if not problems:
+        mark_validated(key)
+    return problems
+
+
+def rule_modules() -> list[ModuleType]:
+    """The rule modules that plug into validation: every ``research/validate_<topic>.py``,
+    in name order. Each defines ``check(descriptor, raw) -> Iterable[Problem]``; nothing else
+    needs registering (see the README, "Adding a data rule")."""
+    package = Path(__file__).parent
+    names = sorted(p.stem for p in package.glob("validate_*.py"))
+    modules = [importlib.import_module(f"research.{n}") for n in names]
+    for m in modules:
+        if not callable(getattr(m, "check", None)):
+            raise TypeError(f"{m.__file__}: a rule module needs check(descriptor, raw)")
+    return modules
 
 
 def check_tables(descriptor: dict, raw: dict[str, RawTable]) -> list[Problem]:
+    """Every problem: the standard rules of the Table Schema, the codebook's cross-field rules
+    below, then each plugged-in rule module's ``check``."""
     problems: list[Problem] = []
     for table in raw.values():
         problems += list(_check_fields(table))
@@ -43,6 +72,8 @@ def check_tables(descriptor: dict, raw: dict[str, RawTable]) -> list[Problem]:
     problems += list(_check_exchanges(raw))
     problems += list(_check_memberships(raw))
     problems += list(_check_captivities(raw))
+    for module in rule_modules():
+        problems += list(module.check(descriptor, raw))
     return problems
 
 

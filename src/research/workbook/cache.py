@@ -122,18 +122,34 @@ def _environment_hash(lock_text: str | None) -> str:
     names = None
     if lock_text is not None:
         names = {
-            m.group(1).lower().replace("_", "-")
+            re.sub(r"[-_.]+", "-", m.group(1)).lower()
             for line in lock_text.splitlines()
             if (m := LOCK_LINE.match(line.strip()))
         }
     dists = sorted(
-        f"{d.metadata['Name']}=={d.version}".lower()
-        for d in metadata.distributions()
-        if d.metadata["Name"]
-        and d.metadata["Name"].lower() != "research"
-        and (names is None or d.metadata["Name"].lower().replace("_", "-") in names)
+        f"{name}=={version}"
+        for name, version in installed()
+        if name != "research" and (names is None or name in names)
     )
     return _digest(["\n".join(dists).encode(), platform.python_version().encode()])
+
+
+DIST_INFO = re.compile(r"^(?P<name>.+?)-(?P<version>[^-]+)\.(dist-info|egg-info)$")
+
+
+def installed() -> list[tuple[str, str]]:
+    """(normalised name, version) of every installed distribution, read from the names of
+    the ``*.dist-info`` folders (parsing every METADATA file costs half a second)."""
+    out = []
+    for d in metadata.distributions():
+        folder = getattr(d, "_path", None)
+        m = DIST_INFO.match(folder.name) if folder is not None else None
+        if m:
+            name, version = m.group("name"), m.group("version")
+        else:
+            name, version = d.metadata["Name"] or "", d.version
+        out.append((re.sub(r"[-_.]+", "-", name).lower(), version))
+    return out
 
 
 def run_key(run: Run, workbook: Workbook, data_dir: Path) -> str:
