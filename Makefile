@@ -53,6 +53,7 @@ lab: $(STAMP)
 bench: $(TSTAMP)
 	$(BIN)/python benchmarks/bench_load.py
 	$(BIN)/python benchmarks/bench_run.py
+	$(BIN)/python benchmarks/bench_jupyter_book.py
 
 lock:
 	rm -rf .lockenv
