@@ -172,6 +172,9 @@ def check_schema(doc: dict, file: str) -> None:
     """Raise ConfigError naming the field path of the first schema violation."""
     if _fast_valid(doc):
         return
+    from .render import skip_slow_format_checkers
+
+    skip_slow_format_checkers()
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(SCHEMA)
