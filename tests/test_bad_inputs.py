@@ -184,3 +184,11 @@ def test_a_datapackage_of_the_wrong_shape(package, capsys, descriptor, expected)
 def test_fixture_notebooks_are_notebooks():
     for nb in Path(FIXTURES / "notebooks").glob("*.ipynb"):
         assert json.loads(nb.read_text())["cells"]
+
+
+def test_every_run_of_the_real_workbook_passes_its_parameter_checks():
+    """Catches a sweep value the code no longer allows (e.g. a dropped alliance definition)
+    in the test suite rather than at `make run`."""
+    wb = load_workbook(ROOT / "workbook.toml")
+    for run in wb.runs:
+        check_parameters(run.id, run.notebook, run.parameters, wb.domains)

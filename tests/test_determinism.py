@@ -73,3 +73,33 @@ def test_a_forced_rerun_renders_the_same_html(project_factory):
     assert 'id="cell-id=injected-parameters"' in first or "injected-parameters" in first
     assert research(project, "run", "-q", "--force").returncode == 0
     assert page.read_text() == first
+
+
+def test_long_printed_output_is_capped_with_a_notice(tmp_path):
+    from research.workbook.worker import cap_outputs
+
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "id": "a",
+                "metadata": {},
+                "source": "print('x' * 10**6)",
+                "outputs": [
+                    {"output_type": "stream", "name": "stdout", "text": "A" + "x" * 10**6 + "Z"},
+                    {"output_type": "stream", "name": "stdout", "text": "short"},
+                ],
+            }
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(nb))
+    assert cap_outputs(path, cap=1000) == 1
+    outs = json.loads(path.read_text())["cells"][0]["outputs"]
+    text = outs[0]["text"]
+    assert len(text) < 1300 and text.startswith("A") and text.endswith("Z")
+    assert "characters of printed output cut here by the research workbook" in text
+    assert outs[1]["text"] == "short"

@@ -13,9 +13,20 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
 from .exceptions import DataValidationError, ResearchError
+
+
+class _LazyPandas:
+    """pandas, imported on first use: ``research validate`` and the engine's checks read and
+    check the raw strings only, and a no-op ``research run`` should not pay 0.4 s for it."""
+
+    def __getattr__(self, name: str):
+        import pandas
+
+        return getattr(pandas, name)
+
+
+pd = _LazyPandas()
 
 DATA_ENV = "RESEARCH_DATA_DIR"
 LIST_SEPARATOR = " | "
@@ -67,22 +78,58 @@ class Dataset:
         return codebook_frame(self.descriptor, table)
 
 
+DATA_ENV_SHORT = "RESEARCH_DATA"
+
+
+def find_data_dir(start: Path | None = None) -> Path | None:
+    """The nearest ``data/`` holding a ``datapackage.json``, from ``start`` (default: the
+    working directory) up to the filesystem root; None when there is none."""
+    here = Path.cwd() if start is None else Path(start)
+    for folder in (here, *here.resolve().parents):
+        if (folder / "data" / "datapackage.json").is_file():
+            return folder / "data"
+        if folder.name == "data" and (folder / "datapackage.json").is_file():
+            return folder
+    return None
+
+
 def project_root() -> Path:
-    """The project folder: the one holding ``data/datapackage.json`` above this package."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "data" / "datapackage.json").is_file():
-            return parent
-    raise ResearchError(
-        f"cannot find the project's data/datapackage.json above {here}; "
-        f"pass data_dir= or set {DATA_ENV}"
+    """The project folder: the one holding ``data/datapackage.json``, looked up from the
+    working directory (so it works from an installed wheel as from a checkout)."""
+    found = find_data_dir()
+    if found is None:
+        raise ResearchError(_not_found())
+    return found.parent
+
+
+def _not_found() -> str:
+    return (
+        f"no data package found: pass data_dir=, set {DATA_ENV_SHORT} (or {DATA_ENV}) to the "
+        f"folder holding datapackage.json, or work inside the project folder (looked from "
+        f"{Path.cwd()} upwards for data/datapackage.json)"
     )
 
 
 def default_data_dir() -> Path:
-    """``$RESEARCH_DATA_DIR`` if set, else the project's ``data/``."""
-    env = os.environ.get(DATA_ENV)
-    return Path(env) if env else project_root() / "data"
+    """Where the data package is when no path is given, first match wins:
+
+    1. ``$RESEARCH_DATA`` (or ``$RESEARCH_DATA_DIR``, which the engine sets for its kernels);
+    2. ``data/`` in the working directory or the nearest folder above it that has one.
+
+    The package's own location is never used, so an installed wheel finds the data as a
+    checkout does. Raises a one-line ResearchError naming all three ways when nothing is found.
+    """
+    for var in (DATA_ENV_SHORT, DATA_ENV):
+        env = os.environ.get(var)
+        if env:
+            path = Path(env)
+            if not (path / "datapackage.json").is_file():
+                raise ResearchError(f"${var} = {env}: no datapackage.json in that folder")
+            return path
+    found = find_data_dir()
+    if found is None:
+        raise ResearchError(_not_found())
+    return found
 
 
 def read_descriptor(data_dir: Path) -> dict:
@@ -246,11 +293,59 @@ def load(data_dir: Path | str | None = None, *, validate: bool = True) -> Datase
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     descriptor, raw = read_raw(data_dir)
     if validate:
-        problems = check_tables(descriptor, raw)
-        if problems:
-            raise DataValidationError(problems, str(data_dir))
+        key = validation_key(data_dir, descriptor)
+        if not is_validated(key):
+            problems = check_tables(descriptor, raw)
+            if problems:
+                raise DataValidationError(problems, str(data_dir))
+            mark_validated(key)
     tables = {name: typed_frame(t) for name, t in raw.items()}
     return Dataset(descriptor=descriptor, data_dir=data_dir, tables=tables)
+
+
+CACHE_ENV = "RESEARCH_CACHE_DIR"
+
+
+def validation_key(data_dir: Path, descriptor: dict) -> str:
+    """SHA-256 over the package's bytes (datapackage.json and every listed resource) and the
+    source of the rules (validate.py and every validate_*.py): a passed validation is valid
+    for exactly this data under exactly these rules."""
+    import hashlib
+
+    h = hashlib.sha256()
+    files = [Path(data_dir) / "datapackage.json"]
+    files += [Path(data_dir) / r["path"] for r in descriptor["resources"]]
+    here = Path(__file__).parent
+    files += [here / "validate.py", *sorted(here.glob("validate_*.py"))]
+    for f in files:
+        h.update(f.name.encode() + b"\0")
+        h.update(hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def _validation_cache() -> Path | None:
+    if os.environ.get(CACHE_ENV) == "off":
+        return None
+    base = os.environ.get(CACHE_ENV) or os.environ.get("XDG_CACHE_HOME")
+    root = Path(base) if base else Path.home() / ".cache"
+    return (root if os.environ.get(CACHE_ENV) else root / "research") / "validated"
+
+
+def is_validated(key: str) -> bool:
+    """Has this exact data passed these exact rules before (a marker file per key)?"""
+    cache = _validation_cache()
+    return cache is not None and (cache / key).is_file()
+
+
+def mark_validated(key: str) -> None:
+    cache = _validation_cache()
+    if cache is None:
+        return
+    try:  # a read-only home only costs the next load a validation
+        cache.mkdir(parents=True, exist_ok=True)
+        (cache / key).touch()
+    except OSError:
+        pass
 
 
 def codebook_frame(descriptor: dict, table: str) -> pd.DataFrame:

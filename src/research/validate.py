@@ -7,12 +7,14 @@ unique, minimum, pattern, keys); the cross-field rules below come from the codeb
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import re
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from types import ModuleType
 
 from . import captivity_rules
 from .data import RawTable, read_raw, split_list
@@ -32,14 +34,41 @@ def validate_package(data_dir: Path | str, *, evidence_gaps: str | None = None) 
 
     ``evidence_gaps`` ("error" or "warning") overrides the descriptor's ``x-evidenceGaps``:
     as warnings, missing evidence and missing deals rows are left out of the list.
-    """
+    A pass under the descriptor's own setting is remembered by checksum of the data and the
+    rules (:func:`research.data.validation_key`), so the notebooks' ``rs.load()`` after
+    ``research run`` does not check the same bytes again; ``RESEARCH_CACHE_DIR=off`` turns
+    this off."""
+    from .data import is_validated, mark_validated, validation_key
+
     descriptor, raw = read_raw(data_dir)
-    return check_tables(descriptor, raw, evidence_gaps=evidence_gaps)
+    key = validation_key(Path(data_dir), descriptor) if evidence_gaps is None else None
+    if key is not None and is_validated(key):
+        return []
+    problems = check_tables(descriptor, raw, evidence_gaps=evidence_gaps)
+    if not problems and key is not None:
+        mark_validated(key)
+    return problems
+
+
+def rule_modules() -> list[ModuleType]:
+    """The rule modules that plug into validation: every ``research/validate_<topic>.py``,
+    in name order. Each defines ``check(descriptor, raw) -> Iterable[Problem]``; nothing else
+    needs registering (see the README, "Adding a data rule")."""
+    package = Path(__file__).parent
+    names = sorted(p.stem for p in package.glob("validate_*.py"))
+    modules = [importlib.import_module(f"research.{n}") for n in names]
+    for m in modules:
+        if not callable(getattr(m, "check", None)):
+            raise TypeError(f"{m.__file__}: a rule module needs check(descriptor, raw)")
+    return modules
 
 
 def check_tables(
     descriptor: dict, raw: dict[str, RawTable], *, evidence_gaps: str | None = None
 ) -> list[Problem]:
+    """Every problem: the standard rules of the Table Schema, the codebook's cross-field rules
+    below, then each plugged-in rule module's ``check`` (evidence and deals among them).
+    Evidence gaps are left out when the descriptor or ``evidence_gaps`` says "warning"."""
     from . import validate_evidence as ve
 
     problems: list[Problem] = []
@@ -54,7 +83,8 @@ def check_tables(
     problems += list(_check_memberships(raw))
     problems += list(_check_captivities(raw))
     problems += list(captivity_rules.check(descriptor, raw))  # frames and censoring
-    problems += ve.check_deals(descriptor, raw) + ve.check_evidence(descriptor, raw)
+    for module in rule_modules():
+        problems += list(module.check(descriptor, raw))
     if ve.gap_level(descriptor, evidence_gaps) == "warning":
         problems = ve.split_gaps(problems)[0]
     return problems

@@ -591,3 +591,8 @@ def gap_summary(
         f"{file} ({period}): {n} {rule} in {len(rows[(file, period, rule)])} row(s)"
         for (file, period, rule), n in sorted(counts.items())
     ]
+
+
+def check(descriptor: dict, raw: dict) -> list[Problem]:
+    """The rule-module entry point (see ``research.validate.rule_modules``): deals, then evidence."""
+    return check_deals(descriptor, raw) + check_evidence(descriptor, raw)

@@ -24,7 +24,7 @@ from pathlib import Path
 import psutil
 
 from ..data import file_checksums
-from .cache import run_key, stored_key
+from .cache import notebook_source_hash, run_key, stored_key, stored_source_hash
 from .config import Run, Workbook
 from .fsutil import next_generation, project_lock, read_json, remove_stale, swap_in, write_json
 from .params import check_parameters
@@ -64,23 +64,75 @@ class Outcome:
 
 
 def plan(workbook: Workbook, runs: Sequence[Run], data_dir: Path, force: bool) -> list[Outcome]:
-    """Decide per run: cached (skip) or pending (execute)."""
+    """Decide per run: cached (skip), rerender (only markdown changed) or pending (execute)."""
     out = []
     for run in runs:
         key = run_key(run, workbook, data_dir)
         final = workbook.runs_dir / run.id
         failed = (workbook.failed_dir / run.id).exists()
         stored = stored_key(final)
-        cached = not force and not failed and stored == key
+        status = "pending"
+        if not force and not failed and stored == key:
+            same_text = stored_source_hash(final) == notebook_source_hash(run.notebook)
+            status = "cached" if same_text else "rerender"
         logger.debug(
-            "%s: cache key %s, stored %s -> %s",
-            run.id,
-            key[:12],
-            (stored or "-")[:12],
-            "cached" if cached else "pending",
+            "%s: cache key %s, stored %s -> %s", run.id, key[:12], (stored or "-")[:12], status
         )
-        out.append(Outcome(run, "cached" if cached else "pending", key=key))
+        out.append(Outcome(run, status, key=key))
     return out
+
+
+def merge_markdown(executed: dict, source: dict) -> dict:
+    """The executed notebook with the source's markdown: code cells (with their outputs) are
+    taken in order from ``executed``, every other cell from ``source``. Only valid when the
+    code cells are unchanged, which the cache key guarantees."""
+    injected = [
+        c
+        for c in executed["cells"]
+        if "injected-parameters" in c.get("metadata", {}).get("tags", [])
+    ]
+    code = iter(c for c in executed["cells"] if c.get("cell_type") == "code" and c not in injected)
+    cells = []
+    for c in source["cells"]:
+        if c.get("cell_type") == "code":
+            cells.append(next(code))
+            if "parameters" in c.get("metadata", {}).get("tags", []):
+                cells += injected
+        else:
+            cells.append(c)
+    return {**executed, "cells": cells}
+
+
+def rerender(workbook: Workbook, o: Outcome) -> None:
+    """Re-render a run whose markdown alone changed, without starting a kernel."""
+    import json
+
+    from .fsutil import swap_lock
+    from .params import read_notebook
+    from .render import render_html
+
+    started = time.time()
+    final = workbook.runs_dir / o.run.id
+    staging = Path(tempfile.mkdtemp(prefix=".batch-render-", dir=workbook.outputs))
+    try:
+        shutil.copytree(final, staging, dirs_exist_ok=True)
+        executed = json.loads((staging / "notebook.ipynb").read_text(encoding="utf-8"))
+        merged = merge_markdown(executed, read_notebook(o.run.notebook))
+        (staging / "notebook.ipynb").write_text(
+            json.dumps(merged, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        manifest = read_json(staging / "manifest.json", {})
+        params = manifest.get("effective_parameters") or dict(o.run.parameters)
+        render_html(staging / "notebook.ipynb", staging / "notebook.html", o.run.id, params, "ok")
+        manifest["source_hash"] = notebook_source_hash(o.run.notebook)
+        manifest["rendered"] = {"at": time.time(), "markdown_only": True}
+        write_json(staging / "manifest.json", manifest)
+        with swap_lock(workbook.outputs):
+            swap_in(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    o.status, o.seconds = "rendered", round(time.time() - started, 3)
 
 
 def kill_tree(pid: int, grace: float = 3.0) -> None:
@@ -134,6 +186,7 @@ class Batch:
             "failed_dir": str(self.workbook.failed_dir / rid),
             "data_dir": str(self.data_dir),
             "cache_key": o.key,
+            "source_hash": notebook_source_hash(o.run.notebook),
             "status_file": str(self.tmp / f"{rid}.status.json"),
             "title": o.run.title,
             "hypothesis": o.run.hypothesis,
@@ -290,11 +343,17 @@ def execute(
     for o in outcomes:
         if o.status == "pending":
             check_parameters(o.run.id, o.run.notebook, o.run.parameters, workbook.domains)
-    if not any(o.status == "pending" for o in outcomes):
+    if not any(o.status in ("pending", "rerender") for o in outcomes):
         return outcomes
     workbook.outputs.mkdir(parents=True, exist_ok=True)
     jobs = jobs or os.cpu_count() or 1
     with project_lock(workbook.outputs):
+        for o in outcomes:
+            if o.status == "rerender":
+                rerender(workbook, o)
+                on_change(outcomes)
+        if not any(o.status == "pending" for o in outcomes):
+            return outcomes
         batch = Batch(workbook, outcomes, data_dir, jobs, timeout or workbook.timeout, on_change)
         return batch.run()
 
@@ -309,7 +368,10 @@ def run_status(workbook: Workbook, run: Run, data_dir: Path) -> str:
         return "new"
     key = run_key(run, workbook, data_dir)
     logger.debug("%s: cache key %s, stored %s", run.id, key[:12], stored[:12])
-    return "cached" if stored == key else "stale"
+    if stored != key:
+        return "stale"
+    same_text = stored_source_hash(workbook.runs_dir / run.id) == notebook_source_hash(run.notebook)
+    return "cached" if same_text else "markdown edited"
 
 
 def summary_rows(outcomes: Sequence[Outcome], workbook: Workbook) -> list[dict]:

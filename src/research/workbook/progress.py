@@ -36,10 +36,10 @@ class BatchDisplay:
 
     def update(self, outcomes: Sequence) -> None:
         counts = Counter(o.status for o in outcomes)
-        done = counts["ok"] + counts["failed"] + counts["cached"]
+        done = counts["ok"] + counts["failed"] + counts["cached"] + counts["rendered"]
         text = (
             f"done {counts['ok']} · running {counts['running']} · cached {counts['cached']}"
-            f" · failed {counts['failed']}"
+            f" · re-rendered {counts['rendered']} · failed {counts['failed']}"
         )
         if self.task is None:
             self.task = self.progress.add_task(text, total=len(outcomes))
@@ -49,7 +49,7 @@ class BatchDisplay:
         from .execute import summary_rows
 
         table = Table("run", "status", "seconds", "outputs", "error", title="Summary")
-        style = {"ok": "green", "cached": "cyan", "failed": "bold red"}
+        style = {"ok": "green", "cached": "cyan", "rendered": "cyan", "failed": "bold red"}
         for row in summary_rows(outcomes, workbook):
             table.add_row(
                 row["run"],

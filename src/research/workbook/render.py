@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 TEMPLATES = Path(__file__).parent / "templates"
+
+
+def skip_slow_format_checkers() -> None:
+    """Importing nbformat imports jsonschema, whose optional ``rfc3987_syntax`` builds a lark
+    grammar at import (1-2 s, most of nbconvert's start-up). Nothing here validates IRIs, so
+    the engine's processes go without it: jsonschema then just lacks the "iri" format check."""
+    if "rfc3987_syntax" not in sys.modules:
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
 
 
 def render_html(
@@ -14,6 +23,7 @@ def render_html(
 ) -> Path:
     """Write ``out`` (HTML) from an executed notebook: images embedded, no external scripts,
     code hidden by default with a button to show it, and the run's parameters on top."""
+    skip_slow_format_checkers()
     import nbformat
     from nbconvert import HTMLExporter
 

@@ -148,8 +148,33 @@ def _message(error) -> tuple[str, str]:
     return where, error.message
 
 
+_FAST = None
+
+
+def _fast_valid(doc: dict) -> bool:
+    """A quick yes/no with fastjsonschema (compiled once; ms, where importing jsonschema's
+    format checkers costs over a second); jsonschema then explains the first failure."""
+    global _FAST
+    try:
+        import fastjsonschema
+    except ImportError:
+        return False
+    if _FAST is None:
+        _FAST = fastjsonschema.compile(SCHEMA)
+    try:
+        _FAST(doc)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
+
+
 def check_schema(doc: dict, file: str) -> None:
     """Raise ConfigError naming the field path of the first schema violation."""
+    if _fast_valid(doc):
+        return
+    from .render import skip_slow_format_checkers
+
+    skip_slow_format_checkers()
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(SCHEMA)

@@ -140,6 +140,51 @@ def stable_cell_ids(notebook: Path) -> None:
         os.replace(tmp, notebook)
 
 
+OUTPUT_CAP = 100_000  # characters of printed text kept per output (head and tail)
+
+
+def _cap(text: str, cap: int) -> tuple[str, bool]:
+    if len(text) <= cap:
+        return text, False
+    head, tail = text[: cap // 2], text[-cap // 2 :]
+    cut = len(text) - len(head) - len(tail)
+    notice = (
+        f"\n[... {cut:,} characters of printed output cut here by the research workbook "
+        f"(at most {cap:,} kept per output; print less or write a file) ...]\n"
+    )
+    return head + notice + tail, True
+
+
+def cap_outputs(notebook: Path, cap: int = OUTPUT_CAP) -> int:
+    """Cut printed text (streams, plain-text results, tracebacks excepted) longer than ``cap``
+    characters to its head and tail with a notice, so a chatty cell does not copy megabytes
+    into the executed notebook, its page and the site. Returns how many outputs were cut."""
+    import json
+
+    try:
+        nb = json.loads(notebook.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 0
+    n = 0
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []) or []:
+            if out.get("output_type") == "stream":
+                text = "".join(out.get("text", ""))
+                out["text"], cut = _cap(text, cap)
+                n += cut
+            for mime in ("text/plain", "text/html"):
+                data = out.get("data") or {}
+                if mime in data:
+                    text = "".join(data[mime])
+                    data[mime], cut = _cap(text, cap)
+                    n += cut
+    if n:
+        tmp = notebook.with_suffix(".tmp")
+        tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, notebook)
+    return n
+
+
 def _effective_parameters(job: dict) -> dict:
     """The notebook's declared defaults with the run's values over them (shown on the page)."""
     from .params import declared_parameters
@@ -158,8 +203,10 @@ def run_job(job: dict) -> dict:
     started = time.time()
     error = _execute(job, staging)
     finished = time.time()
+    truncated = 0
     if (staging / NOTEBOOK).exists():
         stable_cell_ids(staging / NOTEBOOK)
+        truncated = cap_outputs(staging / NOTEBOOK)
     status = "failed" if error else "ok"
     effective = _effective_parameters(job)
     if (staging / NOTEBOOK).exists():
@@ -184,6 +231,8 @@ def run_job(job: dict) -> dict:
         "git": job["git"],
         **versions(),
         "cache_key": job["cache_key"],
+        "source_hash": job.get("source_hash"),
+        "truncated_outputs": truncated,
         "status": status,
         "error": error or None,
         "timings": {
