@@ -82,7 +82,13 @@ SCHEMA = {
                 "type": "object",
                 "additionalProperties": False,
                 "required": ["run", "result"],
-                "properties": {"run": _TEXT, "result": _TEXT},
+                "properties": {
+                    "run": _TEXT,
+                    "result": _TEXT,
+                    # the side of the null the hypothesis predicts, and the null itself
+                    "direction": {"enum": ["below", "above"]},
+                    "null": {"type": "number"},
+                },
             },
         },
         "domains": {"type": "object", "additionalProperties": DOMAIN},
