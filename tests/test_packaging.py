@@ -80,7 +80,9 @@ def test_validation_is_cached_by_checksum_and_rule_modules_plug_in(package, tmp_
     monkeypatch.setenv("RESEARCH_CACHE_DIR", str(tmp_path / "cache"))
     calls = []
     real = validate.check_tables
-    monkeypatch.setattr(validate, "check_tables", lambda d, r: calls.append(1) or real(d, r))
+    monkeypatch.setattr(
+        validate, "check_tables", lambda d, r, **kw: calls.append(1) or real(d, r, **kw)
+    )
     assert validate.validate_package(package) == []
     assert validate.validate_package(package) == []
     load(package)

@@ -382,9 +382,9 @@ def test_a_deal_page_shows_tranches_parties_alliances_spells_and_quotes(workbook
     assert "Tranche 1: Big deal tranche 1 (synthetic)" in text
     assert "Tranche 2: Big deal tranche 2 (synthetic)" in text
     # Totals from deals.csv, with the quote behind them.
-    assert "1027 ❝ Alphaland freed 1,027 prisoners in two stages (synthetic quote)." in text
-    assert "released by a 477 ❝ On 18 October, 477 prisoners were released" in text
-    assert "released by a 550 ❝ A second group of 550 followed" in text
+    assert "1027 ❝ The first tranche freed 477, the second 550." in text
+    assert "released by a 477 ❝ The count was 477." in text
+    assert "released by a 550 ❝ The count was 550." in text
     assert 'class="src" href="https://example.org/fixture/exchanges"' in html
     # ALPHA is in the synthetic NATO stand-in on both dates; ECHO in nothing.
     parties = [[c[0] for c in row] for row in _rows(html, "parties")]
@@ -400,11 +400,17 @@ def test_a_deal_page_shows_tranches_parties_alliances_spells_and_quotes(workbook
     # The captivity spell the first tranche ended, linked to its page.
     assert 'href="../captivities/soldier-2006.html"' in html
     spell = (site / "captivities" / "soldier-2006.html").read_text(encoding="utf-8")
-    assert "He was captured on 25 June 2006 (synthetic quote)." in _text(spell)
+    assert "It happened on 25 June 2006." in _text(spell)
     assert 'href="../deals/2011-big-deal.html"' in spell
 
 
 def test_a_deal_without_a_deals_row_is_derived_from_its_tranches(workbook):
+    data = workbook.root / "data"
+    gone = ("2003-deal,", "deals,2003-deal,", "exchanges,2003-01-01-DELTA-CHARLIE,released_by_a,")
+    for name in ("deals.csv", "evidence.csv"):  # the 2003 deal loses its deals row and a quote
+        lines = (data / name).read_text(encoding="utf-8").splitlines(keepends=True)
+        kept = [line for line in lines if not line.startswith(gone)]
+        (data / name).write_text("".join(kept), encoding="utf-8")
     site = _publish(workbook)
     text = _text((site / "deals" / "2003-deal.html").read_text(encoding="utf-8"))
     assert "No row in deals.csv yet: the values below are derived from the tranches." in text

@@ -594,5 +594,5 @@ def gap_summary(
 
 
 def check(descriptor: dict, raw: dict) -> list[Problem]:
-    """The rule-module entry point (see ``research.validate.rule_modules``): deals, then evidence."""
+    """The rule-module entry point (``research.validate.rule_modules``): deals, then evidence."""
     return check_deals(descriptor, raw) + check_evidence(descriptor, raw)
