@@ -177,7 +177,13 @@ def _fg_newton(x, t, c, cause, times, w, max_iter: int = 50, tol: float = 1e-10)
             xbar = wr @ x / s0
             score += x[dead].sum(axis=0) - len(dead) * xbar
             info += len(dead) * ((x - xbar).T @ ((x - xbar) * wr[:, None]) / s0)
-        step = np.linalg.solve(info, score)
+        try:
+            step = np.linalg.solve(info, score)
+        except np.linalg.LinAlgError as exc:
+            raise AnalysisError(
+                "the Fine–Gray information matrix is singular (a covariate does not vary "
+                "among the events of interest)"
+            ) from exc
         beta = beta + step
         if np.max(np.abs(step)) < tol:
             return beta, info, events

@@ -24,6 +24,7 @@ import pandas as pd
 from . import alliances as al
 from . import competing, survival
 from .exceptions import AnalysisError
+from .stats import Result
 from .variables import day_bounds
 
 SPELL_CONTROLS = ("holder_nonstate", "civilians", "group_spell", "post_cold_war")
@@ -205,14 +206,29 @@ def switchers(long: pd.DataFrame) -> int:
 # ---------------------------------------------------------------- the estimates
 
 
+EVENTS_PER_COVARIATE = 10  # Peduzzi et al. (1996): about ten events per Cox covariate
+
+
 def design(s: pd.DataFrame) -> tuple[list[str], str | None]:
-    """Covariates and strata of the H2 models: ``allied_home`` plus the controls that vary
-    within at least one frame; stratified by frame when there are several."""
+    """Covariates and strata of the H2 models, by a rule fixed before the estimates.
+
+    ``allied_home`` always; stratified by frame when there are several. A control enters
+    only if it varies within a frame among the spells that ended in an exchange (otherwise
+    the strata absorb it and its coefficient is not identified), and only while the model
+    keeps at least :data:`EVENTS_PER_COVARIATE` exchange events per covariate.
+    """
     several = s["frame"].nunique() > 1
+    events = s[s["event"] == 1]
+    budget = int(events.shape[0] // EVENTS_PER_COVARIATE) - 1  # allied_home takes one
     keep = []
     for c in SPELL_CONTROLS:
+        if len(keep) >= budget:
+            break
         within = s.groupby("frame")[c].nunique().max() if several else s[c].nunique()
-        if within > 1:
+        among_events = (
+            events.groupby("frame")[c].nunique().max() if several else events[c].nunique()
+        )
+        if within > 1 and among_events > 1:
             keep.append(c)
     return ["allied_home", *keep], ("frame" if several else None)
 
@@ -265,7 +281,11 @@ def ph_remedy(
     covariates and strata, and the time-varying model when needed.
     """
     data = _numeric(rows, covs)
-    ph = survival.ph_test(data, duration, "event", covs, strata=strata, entry=entry)
+    try:
+        ph = survival.ph_test(data, duration, "event", covs, strata=strata, entry=entry)
+    except AnalysisError as exc:  # nothing to act on: said in the table, the model stays as is
+        ph = pd.DataFrame([{"term": "GLOBAL", "chisq": np.nan, "df": len(covs), "p": np.nan}])
+        ph["note"] = str(exc)
     failing = [t for t, p in zip(ph["term"], ph["p"], strict=True) if t != "GLOBAL" and p < alpha]
     moved = [c for c in failing if c != "allied_home"]
     new_covs = [c for c in covs if c not in moved]
@@ -329,8 +349,14 @@ def cif_table(cif: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 
 def fine_gray(s: pd.DataFrame, covs: list[str]) -> tuple[pd.DataFrame, object, int]:
     """Fine–Gray sHR of exchange on the spells without delayed entry (the IPCW weights here
-    do not handle left truncation), frames as fixed effects, SE clustered by dyad."""
+    do not handle left truncation) in frames with at least one exchange among them, frames
+    as fixed effects, SE clustered by dyad. Returns the table, the result and how many
+    spells were left out."""
     sub = s[s["entry"] == 0].copy()
+    # a frame with no exchange among these spells has a fixed effect of minus infinity
+    # (separation): its spells carry no information on the subdistribution of exchange
+    with_events = sub.loc[sub["ending"] == EXCHANGE, "frame"].unique()
+    sub = sub[sub["frame"].isin(with_events)].copy()
     terms = list(covs)
     frames = sorted(sub["frame"].unique())
     for f in frames[1:]:
@@ -417,7 +443,10 @@ def bounds(
     rows = []
     for bound in ("days_lower", "days", "days_upper"):
         s = primary_sample(spells(durations, definition, kinds, bound))
-        _, r = cause_specific_cox(s, covs, strata)
+        try:
+            _, r = cause_specific_cox(s, covs, strata)
+        except AnalysisError as exc:
+            r = not_estimable(bound, s, exc)
         c = counts(s)
         rows.append(
             {"bound": bound, "hr": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high}
@@ -428,6 +457,22 @@ def bounds(
 
 #: the confirmatory H2 result's name (workbook.toml [confirmatory] H2)
 CONFIRMATORY = "cause-specific HR of exchange, allied home state (frame spells)"
+
+
+def not_estimable(name: str, s: pd.DataFrame, exc: AnalysisError) -> Result:
+    """A secondary estimate this sample cannot identify, said as such instead of failing the
+    run (the confirmatory model is never replaced this way)."""
+    return Result(
+        name,
+        float("nan"),
+        None,
+        None,
+        None,
+        len(s),
+        int(s["dyad"].nunique()),
+        f"not estimable on this sample: {exc}",
+        hypothesis="H2",
+    )
 
 
 def estimates(
@@ -449,27 +494,42 @@ def estimates(
     covs, strata = design(s)
     long = tv_rows(s, index, members, definition)
     remedy = ph_remedy(long, covs, strata, duration="stop", entry="start")
-    table, confirmatory = cause_specific_cox(
-        remedy["data"],
-        remedy["covs"],
-        remedy["strata"],
-        duration="stop",
-        entry="start",
-        name=CONFIRMATORY,
-    )
+    try:
+        table, confirmatory = cause_specific_cox(
+            remedy["data"],
+            remedy["covs"],
+            remedy["strata"],
+            duration="stop",
+            entry="start",
+            name=CONFIRMATORY,
+        )
+    except AnalysisError as exc:  # recorded as not estimable, with the reason, not skipped
+        table, confirmatory = pd.DataFrame(), not_estimable(CONFIRMATORY, s, exc)
     moved = remedy["moved_to_strata"]
-    confirmatory = replace(
-        confirmatory,
-        n=len(s),
-        method="cause-specific Cox PH of exchange (Efron ties), alliance status time-varying "
-        f"({len(long)} counting-process rows), delayed entry at frame_entry, stratified by "
-        + " x ".join(([strata] if strata else []) + moved or ["nothing"])
-        + f", controls {remedy['covs'][1:]}, robust SE clustered by dyad",
+    confirmatory = (
+        confirmatory
+        if table.empty
+        else replace(
+            confirmatory,
+            n=len(s),
+            method="cause-specific Cox PH of exchange (Efron ties), alliance status time-varying "
+            f"({len(long)} counting-process rows), delayed entry at frame_entry, stratified by "
+            + " x ".join(([strata] if strata else []) + moved or ["nothing"])
+            + f", controls {remedy['covs'][1:]}, robust SE clustered by dyad",
+        )
     )
-    fixed_table, fixed = cause_specific_cox(
-        s, covs, strata, name="cause-specific HR of exchange, allied at detention start"
-    )
-    fg_table, fg, fg_left_out = fine_gray(s, covs)
+    try:
+        fixed_table, fixed = cause_specific_cox(
+            s, covs, strata, name="cause-specific HR of exchange, allied at detention start"
+        )
+    except AnalysisError as exc:
+        fixed_table = pd.DataFrame()
+        fixed = not_estimable("cause-specific HR of exchange, allied at detention start", s, exc)
+    try:
+        fg_table, fg, fg_left_out = fine_gray(s, covs)
+    except AnalysisError as exc:
+        fg_table, fg_left_out = pd.DataFrame(), int((s["entry"] > 0).sum())
+        fg = not_estimable("Fine-Gray sHR of exchange, allied home state", s, exc)
     every = spells(durations, definition, kinds, bound)
     _, all_spells = cause_specific_cox(
         every, ["allied_home"], None, name="HR of exchange, all spells incl. exchange-derived"
@@ -511,7 +571,12 @@ def specifications(durations: pd.DataFrame, kinds: Mapping[str, str]) -> pd.Data
             full, strata = design(s)
             for controls in (True, False):
                 covs = full if controls else ["allied_home"]
-                _, r = cause_specific_cox(s, covs, strata)
+                if controls and covs == ["allied_home"]:
+                    continue  # no control enters (design's rule): the same as without
+                try:
+                    _, r = cause_specific_cox(s, covs, strata)
+                except AnalysisError:
+                    continue  # not estimable under this definition (e.g. no allied exchange)
                 rows.append(
                     {
                         "hypothesis": "H2",

@@ -278,7 +278,13 @@ def _cox_fit(df, duration, event, covariates, strata=None, cluster=None, entry=N
         strata=codes if strata else None,
         ties="efron",
     )
-    fit = model.fit()
+    try:
+        fit = model.fit()
+    except np.linalg.LinAlgError as exc:
+        raise AnalysisError(
+            f"the Cox model of {covariates!r} is not estimable: its information matrix is "
+            "singular (a covariate does not vary among the events, or within the strata)"
+        ) from exc
     if cluster:
         groups = pd.factorize(data[cluster])[0]
         _n_clusters_ok(len(np.unique(groups)), cluster)
@@ -312,6 +318,25 @@ def _efron_score_residuals(x: np.ndarray, beta: np.ndarray, sets) -> np.ndarray:
             resid[risk] -= (xr - xbar) * (w / w.sum())[:, None]
             resid[dead] += (x[dead] - xbar) / d
     return resid
+
+
+def _require_identified(df: pd.DataFrame, event: str, report: str, strata: str | None) -> None:
+    """Refuse a hazard ratio the data cannot identify: when every event has the same value of
+    the reported covariate within each stratum that has events, the partial likelihood is
+    monotone (the estimate runs to 0 or infinity), and a fitted number would be an artefact
+    of the optimiser's stopping rule."""
+    events = df[df[event].astype(float) > 0]
+    if events.empty or report not in events:
+        return
+    groups = events.groupby(strata)[report] if strata and strata in events else None
+    varies = (groups.nunique() > 1).any() if groups is not None else events[report].nunique() > 1
+    if not varies:
+        values = sorted(events[report].astype(float).unique().tolist())
+        raise AnalysisError(
+            f"the hazard ratio of {report!r} is not identified: every event"
+            + (f" within each stratum of {strata!r}" if groups is not None else "")
+            + f" has {report} = {values[0] if len(values) == 1 else values} (monotone likelihood)"
+        )
 
 
 def cox_ph(
@@ -374,6 +399,7 @@ def cox_ph(
     report = report or covariates[0]
     if report not in covariates:
         raise AnalysisError(f"report must be one of the covariates {covariates!r}; got {report!r}")
+    _require_identified(df, event, report, strata)
     fit, data = _cox_fit(df, duration, event, covariates, strata, cluster, entry)
     z = _z(level)
     coef, se = np.asarray(fit.params), np.asarray(fit.bse)
@@ -522,6 +548,11 @@ def ph_test(
         xbar_sum, v = _efron_moments(x, risk, dead, r)
         u2 += g * (x[dead].sum(axis=0) - xbar_sum)
         info += np.block([[v, g * v], [g * v, g * g * v]])
+    if np.linalg.matrix_rank(info) < 2 * p:
+        raise AnalysisError(
+            "the PH score test is not computable: its information matrix is singular "
+            "(too few events at distinct times for the time transform)"
+        )
     rows = []
     for j, name in enumerate(covariates):
         jj = [*range(p), p + j]
