@@ -62,7 +62,7 @@ def problems(readme: str, rows: dict) -> list[str]:
                 out.append(f"no published result {run} | {hyp} | {name}")
             else:
                 named.append(rows[(run, hyp, name)])
-        fields = [r.get(k) for r in named for k in ("estimate", "ci_low", "ci_high", "p")]
+        fields = [r.get(k) for r in named for k in ("estimate", "ci_low", "ci_high", "p", "p_bh")]
         values = [v for v in fields if v is not None]
         for bound, number in DECIMAL.findall(text):
             x = float(number.replace("−", "-"))
