@@ -22,7 +22,7 @@ from . import inference as inf
 from .exceptions import AnalysisError
 from .randomization import signflip_test
 from .ratios import manski_bounds
-from .stats import Result
+from .stats import Result, result_from_test
 
 OUTCOME = "log_ratio_allied"
 RUSSIA_UKRAINE = "RUS-UKR"
@@ -45,12 +45,9 @@ def cr2_mean(sample: pd.DataFrame, name: str = PRIMARY, column: str = OUTCOME) -
     _check(data)
     t = inf.cr2_fit(data[column].to_numpy(dtype=float), data["dyad"]).test()
     g_star = inf.effective_clusters(data["dyad"])
-    return Result(
-        name=name,
-        estimate=t["estimate"],
-        ci_low=t["ci_low"],
-        ci_high=t["ci_high"],
-        p=t["p"],
+    return result_from_test(
+        name,
+        t,
         n=len(data),
         n_clusters=int(data["dyad"].nunique()),
         method=(
@@ -58,7 +55,7 @@ def cr2_mean(sample: pd.DataFrame, name: str = PRIMARY, column: str = OUTCOME) -
             f"{g_star:.2f} effective clusters (CSS G*)"
         ),
         hypothesis="H1",
-        extra=(("se", t["se"]), ("df", t["df"]), ("effective_clusters", g_star)),
+        extra=(("effective_clusters", g_star),),
     )
 
 
@@ -85,17 +82,8 @@ def dyad_mean(sample: pd.DataFrame) -> Result:
 
 
 def _from_summary(name: str, t: dict, sample: pd.DataFrame, method: str, clusters: int) -> Result:
-    return Result(
-        name=name,
-        estimate=t["estimate"],
-        ci_low=t["ci_low"],
-        ci_high=t["ci_high"],
-        p=t["p"],
-        n=len(sample),
-        n_clusters=clusters,
-        method=method,
-        hypothesis="H1",
-        extra=(("se", t["se"]), ("df", t["df"])),
+    return result_from_test(
+        name, t, n=len(sample), n_clusters=clusters, method=method, hypothesis="H1"
     )
 
 

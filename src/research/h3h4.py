@@ -20,7 +20,7 @@ import pandas as pd
 from . import inference as inf
 from .exceptions import AnalysisError
 from .randomization import signflip_test
-from .stats import Result, bootstrap_ci
+from .stats import Result, bootstrap_ci, result_from_test
 
 #: Names under which notebook 03 records the confirmatory H3 and H4 tests (workbook.toml).
 PRIMARY_H3 = "multilateral minus bilateral |log ratio| (CR2)"
@@ -45,17 +45,13 @@ def cr2_coef(
     t = inf.cr2_fit(data[outcome].to_numpy(dtype=float), data["dyad"], x).test(
         1 + terms.index(term)
     )
-    return Result(
-        name=name,
-        estimate=t["estimate"],
-        ci_low=t["ci_low"],
-        ci_high=t["ci_high"],
-        p=t["p"],
+    return result_from_test(
+        name,
+        t,
         n=len(data),
         n_clusters=int(data["dyad"].nunique()),
         method=f"OLS on {' + '.join(terms)}; CR2 SE by dyad, t on Bell-McCaffrey df",
         hypothesis=hypothesis,
-        extra=(("se", t["se"]), ("df", t["df"])),
     )
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from . import inference as inf
 from .exceptions import AnalysisError
-from .stats import Result
+from .stats import Result, result_from_test
 
 #: The name under which notebook 06 records the confirmatory H5 test (workbook.toml).
 PRIMARY = "within-dyad change in log(1 + days since the last deal) per log(1 + earlier deals)"
@@ -64,17 +64,13 @@ def _within(s: pd.DataFrame, outcome: str, terms: list[str], name: str) -> Resul
     if np.linalg.matrix_rank(x) < x.shape[1]:
         raise AnalysisError(f"{name}: the terms do not vary within dyads")
     t = inf.cr2_fit(data[outcome].to_numpy(dtype=float), data["dyad"], x).test(0)
-    return Result(
-        name=name,
-        estimate=t["estimate"],
-        ci_low=t["ci_low"],
-        ci_high=t["ci_high"],
-        p=t["p"],
+    return result_from_test(
+        name,
+        t,
         n=len(data),
         n_clusters=int(data["dyad"].nunique()),
         method=f"OLS with dyad fixed effects on {' + '.join(terms)}; CR2 by dyad, BM df",
         hypothesis="H5",
-        extra=(("se", t["se"]), ("df", t["df"])),
     )
 
 

@@ -24,7 +24,7 @@ are re-exported here.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -145,6 +145,33 @@ class Result:
 
 
 # --------------------------------------------------------------------------- validation
+
+
+def result_from_test(
+    name: str,
+    t: Mapping[str, float],
+    *,
+    n: int,
+    n_clusters: int | None,
+    method: str,
+    hypothesis: str,
+    extra: tuple = (),
+) -> Result:
+    """A :class:`Result` from a coefficient test given as a mapping with ``estimate``,
+    ``ci_low``, ``ci_high``, ``p``, ``se`` and ``df`` (e.g. :meth:`research.inference.CR2Fit.test`);
+    ``se`` and ``df`` go first into ``extra``."""
+    return Result(
+        name=name,
+        estimate=t["estimate"],
+        ci_low=t["ci_low"],
+        ci_high=t["ci_high"],
+        p=t["p"],
+        n=n,
+        n_clusters=n_clusters,
+        method=method,
+        hypothesis=hypothesis,
+        extra=(("se", t["se"]), ("df", t["df"]), *extra),
+    )
 
 
 def _require_columns(df: pd.DataFrame, columns: Sequence[str | None]) -> None:
