@@ -437,7 +437,7 @@ def test_a_case_page_shows_the_quote_behind_a_value(tab, site):
     assert not quote.is_visible()
     marker.locator("summary").click()  # the second click from the deals index
     assert quote.is_visible()
-    assert quote.inner_text() == "The deal was signed on 11 October 2011 (synthetic quote)."
+    assert quote.inner_text() == "It happened on 11 October 2011."
     assert marker.locator("a.src").get_attribute("href") == "https://example.org/fixture/deals"
     assert tab.page.get_by_text("no quote recorded").count() > 0
     assert tab.problems() == []
