@@ -164,7 +164,8 @@ def verdict(row: dict, spec: dict, alpha: float = 0.05) -> str:
     ``supported`` when the estimate lies on the side of the null the hypothesis predicts
     and the BH-adjusted p is below ``alpha``; ``contradicted`` when it lies on the other
     side with adjusted p below ``alpha``; otherwise ``not distinguishable from no effect``.
-    Without a stated ``direction`` a clear effect is ``effect, direction not stated``.
+    Without a stated ``direction`` a clear effect is ``effect, direction not stated``; a
+    recorded result without an estimate is ``not estimable``.
 
     Examples
     --------
@@ -174,7 +175,9 @@ def verdict(row: dict, spec: dict, alpha: float = 0.05) -> str:
     'not distinguishable from no effect'
     """
     est, p_bh = row.get("estimate"), row.get("p_bh")
-    if est is None or p_bh is None or p_bh >= alpha:
+    if est is None:
+        return "not estimable"
+    if p_bh is None or p_bh >= alpha:
         return "not distinguishable from no effect"
     null = float(spec.get("null", 0.0))
     direction = spec.get("direction")

@@ -30,7 +30,7 @@ def forest(findings: list[dict], path: Path) -> Path | None:
     if not rows:
         return None
     with _house_style():
-        fig = Figure(figsize=(8.0, 1.0 + 0.9 * len(findings)), layout="constrained")
+        fig = Figure(figsize=(9.0, 1.0 + 1.1 * len(findings)), layout="constrained")
         axes = fig.subplots(len(findings), 1, squeeze=False)[:, 0]
         for ax, f in zip(axes, findings, strict=True):
             row, null = f["row"], float(f["spec"].get("null", 0.0))
@@ -48,8 +48,9 @@ def forest(findings: list[dict], path: Path) -> Path | None:
             span = [v for v in (est, lo, hi, null) if v is not None]
             pad = (max(span) - min(span)) * 0.15 or 0.5
             ax.set_xlim(min(span) - pad, max(span) + pad)
-            ax.set_yticks([0], [label])
+            ax.set_yticks([])  # the label goes above the panel: a long tick label squeezes it
             ax.set_ylim(-1, 1)
+            ax.set_title(label, loc="left", fontsize=10, fontweight="normal")
             ax.set_title(f["verdict"], loc="right", fontsize=10, fontweight="normal")
         fig.suptitle("Confirmatory tests: estimate and 95% CI (dashed: no effect)")
         return _save(fig, path)
