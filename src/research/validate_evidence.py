@@ -24,6 +24,7 @@ from datetime import date
 
 from .data import RawTable, split_list
 from .exceptions import Problem
+from .validate import _latest
 
 GAP_RULES = frozenset({"evidence-missing", "deal-missing"})
 GAP_LEVELS = ("error", "warning")
@@ -415,15 +416,6 @@ _COUNTS = (
     ("bodies_by_a", "total_bodies_by_a"),
     ("bodies_by_b", "total_bodies_by_b"),
 )
-
-
-def _latest(d: date, precision: str) -> date:
-    if precision == "year":
-        return date(d.year, 12, 31)
-    if precision == "month":
-        nxt = date(d.year + (d.month == 12), d.month % 12 + 1, 1)
-        return date.fromordinal(nxt.toordinal() - 1)
-    return d
 
 
 def check_deals(descriptor: dict, raw: dict[str, RawTable]) -> list[Problem]:
